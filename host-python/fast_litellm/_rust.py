@@ -1,0 +1,68 @@
+"""Compatibility names from the earlier PyO3 fast-litellm (`fast_litellm._rust`).
+
+There is no native extension any more: these classes are backed by the WebAssembly
+component. The module keeps its old name so code written against the old API runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._component import COMPONENT
+from . import tokens
+
+
+class SimpleTokenCounter:
+    """Token counting with litellm's exact counts, plus litellm's cost map and limits."""
+
+    def __init__(self, model_max_tokens: int = 4096) -> None:
+        if type(model_max_tokens) is not int or model_max_tokens <= 0:
+            raise ValueError(f"model_max_tokens must be a positive int, got {model_max_tokens!r}")
+        self.model_max_tokens = model_max_tokens
+
+    def count_tokens(self, text: str, model: str = "gpt-3.5-turbo") -> int:
+        """Same number as `litellm.token_counter(model=model, text=text)`."""
+        if not isinstance(text, str):
+            raise ValueError(f"text must be a str, got {type(text).__name__}")
+        return tokens.token_counter(model=model, text=text)
+
+    def count_tokens_batch(self, texts: list[str], model: str = "gpt-3.5-turbo") -> list[int]:
+        """Counts for many texts in one component call."""
+        if not isinstance(texts, (list, tuple)) or not all(isinstance(t, str) for t in texts):
+            raise ValueError("texts must be a list of str")
+        plan = tokens.plan_for(model)
+        if plan.reason is None and texts:
+            try:
+                return COMPONENT.count_texts(plan.encoding, [str(t) for t in texts])
+            except Exception:
+                pass  # counted in stats; litellm serves below
+        return [tokens.token_counter(model=model, text=t) for t in texts]
+
+    def estimate_cost(self, input_tokens: int, output_tokens: int, model: str = "gpt-3.5-turbo") -> float:
+        """USD from litellm's cost map (`litellm.cost_per_token`); raises for unknown models."""
+        import litellm
+
+        for name, value in (("input_tokens", input_tokens), ("output_tokens", output_tokens)):
+            if type(value) is not int or value < 0:
+                raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+        prompt_cost, completion_cost = litellm.cost_per_token(
+            model=model, prompt_tokens=input_tokens, completion_tokens=output_tokens
+        )
+        return prompt_cost + completion_cost
+
+    def get_model_limits(self, model: str) -> dict[str, Any]:
+        """`max_input_tokens`, `max_output_tokens`, `max_tokens` from litellm's model info;
+        unknown models get `model_max_tokens` for all three and `known: False`."""
+        import litellm
+
+        try:
+            info = litellm.get_model_info(model)
+        except Exception:
+            m = self.model_max_tokens
+            return {"max_input_tokens": m, "max_output_tokens": m, "max_tokens": m, "known": False}
+        return {
+            "max_input_tokens": info.get("max_input_tokens"),
+            "max_output_tokens": info.get("max_output_tokens"),
+            "max_tokens": info.get("max_tokens"),
+            "known": True,
+        }

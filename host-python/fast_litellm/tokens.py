@@ -1,0 +1,312 @@
+"""litellm's token counting, encode and decode, served by the component.
+
+Each function has the exact signature of the litellm function it stands in for. It
+serves what the component computes exactly and hands everything else to litellm's own
+function (kept in `ORIGINALS` by the patcher) with the reason counted: HuggingFace
+tokenizers, custom tokenizers, inputs litellm raises on, content the component does not
+model, images litellm would download. A trap in the component is counted, the instance is
+rebuilt on the next call, and this call is served by litellm.
+"""
+
+from __future__ import annotations
+
+import array
+import json
+import logging
+from typing import Any, Callable
+
+from ._component import COMPONENT, ENCODINGS, ComponentUnavailable
+from ._stats import STATS
+
+log = logging.getLogger("fast_litellm")
+
+# litellm's own functions, filled in by _patch before any of ours is reachable.
+ORIGINALS: dict[str, Callable[..., Any]] = {}
+
+
+
+def _not_json(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _make_dumps() -> Callable[[Any], str]:
+    """`json.dumps(obj, ensure_ascii=False, separators=(",", ":"))`, minus the encoder that
+    `json` builds anew on every call (a third of the cost for a short chat).
+
+    ensure_ascii=False keeps non-ASCII text short; lone surrogates then fail to encode to
+    UTF-8 and the request goes back to litellm, which has its own rules for them. Without
+    a circular-reference check a cycle ends in RecursionError, which also goes back."""
+    from json import encoder
+
+    c_make_encoder = getattr(encoder, "c_make_encoder", None)
+    if c_make_encoder is None:  # no C accelerator: the plain route
+        plain = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        return plain
+    iterencode = c_make_encoder(
+        None, _not_json, encoder.encode_basestring, None, ":", ",", False, False, True
+    )
+    join = "".join
+
+    def dumps(obj: Any) -> str:
+        return join(iterencode(obj, 0))
+
+    return dumps
+
+
+_dumps = _make_dumps()
+
+# count-request's negative codes (wit/world.wit).
+_REASONS = {
+    -1: "unexpected_input",
+    -2: "litellm_raises_or_formats",
+    -3: "content_not_modelled",
+    -4: "image_needs_download",
+    -5: "tools_not_modelled",
+}
+_TUPLE_SENSITIVE_KEYS = ("content", "tool_calls", "search_results")
+
+
+class _Plan:
+    """How litellm counts for one model name: encoding and per-message constants."""
+
+    __slots__ = ("encoding", "per_message", "per_name", "reason")
+
+    def __init__(self, encoding: int = 0, per_message: int = 3, per_name: int = 1, reason: str | None = None):
+        self.encoding, self.per_message, self.per_name, self.reason = encoding, per_message, per_name, reason
+
+
+_plans: dict[Any, _Plan] = {}
+_plans_epoch: tuple = ()
+
+
+def _litellm() -> Any:
+    import litellm
+
+    return litellm
+
+
+def _litellm_epoch() -> tuple:
+    """What litellm's model choice depends on; a change drops the cached plans."""
+    litellm = _litellm()
+    return (
+        len(litellm.open_ai_chat_completion_models),
+        len(litellm.azure_llms),
+        len(litellm.anthropic_models),
+        len(litellm.cohere_models),
+        litellm.disable_hf_tokenizer_download,
+    )
+
+
+def _resolve(model: str) -> _Plan:
+    """Ask litellm's own functions which tokenizer and constants it uses for `model`."""
+    import litellm
+    from litellm.litellm_core_utils import token_counter as core
+    from litellm.utils import huggingface_tokenizer_kind
+
+    if litellm.disable_hf_tokenizer_download is not True and huggingface_tokenizer_kind(model) is not None:
+        return _Plan(reason="huggingface_tokenizer")
+    name = core.openai_tokenizer_encoding_name(model)
+    if name not in ENCODINGS:
+        return _Plan(reason=f"encoding_{name}")
+    if core.uses_legacy_message_accounting(model):
+        return _Plan(ENCODINGS.index(name), 4, -1)
+    return _Plan(ENCODINGS.index(name), 3, 1)
+
+
+def plan_for(model: Any) -> _Plan:
+    global _plans_epoch
+    epoch = _litellm_epoch()
+    if epoch != _plans_epoch:
+        _plans.clear()
+        _plans_epoch = epoch
+    plan = _plans.get(model)
+    if plan is None:
+        if type(model) is not str:
+            plan = _Plan(reason="model_not_a_string")
+        else:
+            try:
+                plan = _resolve(model)
+            except Exception as exc:  # litellm changed under us: let it answer
+                plan = _Plan(reason=f"model_lookup_failed:{type(exc).__name__}")
+        if len(_plans) < 4096:
+            _plans[model] = plan
+    return plan
+
+
+def _hand_off(operation: str, reason: str, *args: Any) -> Any:
+    STATS.handed_off(operation, reason)
+    return ORIGINALS[operation](*args)
+
+
+def _messages_for_component(messages: Any) -> list | None:
+    """The messages as litellm would walk them, or None if only litellm can tell."""
+    if type(messages) is not list and type(messages) is not tuple:
+        return None
+    if not all(type(m) is dict for m in messages):
+        from litellm.utils import convert_list_message_to_dict
+
+        try:  # pydantic Message objects: litellm's own conversion
+            messages = convert_list_message_to_dict(messages)
+        except Exception:
+            return None
+    for m in messages:
+        for key in _TUPLE_SENSITIVE_KEYS:
+            # litellm tests isinstance(value, list) here; JSON would turn a tuple into one.
+            if type(m.get(key)) is tuple:
+                return None
+    return messages
+
+
+def token_counter(
+    model="",
+    custom_tokenizer=None,
+    text=None,
+    messages=None,
+    count_response_tokens=False,
+    tools=None,
+    tool_choice=None,
+    use_default_image_token_count=False,
+    default_token_count=None,
+):
+    args = (model, custom_tokenizer, text, messages, count_response_tokens, tools, tool_choice,
+            use_default_image_token_count, default_token_count)
+    if _litellm().disable_token_counter is True:
+        return _hand_off("token_counter", "token_counter_disabled", *args)
+    if custom_tokenizer is not None:
+        return _hand_off("token_counter", "custom_tokenizer", *args)
+    plan = plan_for(model)
+    if plan.reason is not None:
+        return _hand_off("token_counter", plan.reason, *args)
+    try:
+        if text is not None:
+            if messages is not None or tools or tool_choice:
+                return _hand_off("token_counter", "litellm_raises_or_formats", *args)
+            if type(text) is str:
+                joined = text
+            elif type(text) is list:
+                joined = "".join(t for t in text if isinstance(t, str))
+            else:
+                return _hand_off("token_counter", "unexpected_input", *args)
+            result = COMPONENT.count_text(plan.encoding, joined)
+        elif messages is not None:
+            walked = _messages_for_component(messages)
+            if walked is None:
+                return _hand_off("token_counter", "unexpected_input", *args)
+            flags = (count_response_tokens is not False) | (2 if use_default_image_token_count else 0)
+            try:
+                request = _dumps([plan.encoding, plan.per_message, plan.per_name, flags, walked, tools, tool_choice])
+            except (TypeError, ValueError, RecursionError):
+                return _hand_off("token_counter", "not_json_serialisable", *args)
+            result = COMPONENT.count_request(request)
+            if result < 0:
+                return _hand_off("token_counter", _REASONS.get(result, "unexpected_input"), *args)
+        else:
+            return _hand_off("token_counter", "litellm_raises_or_formats", *args)
+    except UnicodeEncodeError:
+        return _hand_off("token_counter", "not_utf8", *args)
+    except ComponentUnavailable:
+        return _hand_off("token_counter", "component_unavailable", *args)
+    except Exception as exc:
+        _log_once("token_counter", exc)
+        return _hand_off("token_counter", "component_error", *args)
+    STATS.served("token_counter")
+    return result
+
+
+def messages_reach_token_count(model, messages, threshold, tools=None, use_default_image_token_count=False):
+    """`token_counter(...) >= threshold`; litellm stops early, which only matters for
+    requests it would raise on, and those go back to it."""
+    args = (model, messages, threshold, tools, use_default_image_token_count)
+    if _litellm().disable_token_counter is True:
+        return _hand_off("messages_reach_token_count", "token_counter_disabled", *args)
+    if type(threshold) is not int:
+        return _hand_off("messages_reach_token_count", "unexpected_input", *args)
+    plan = plan_for(model)
+    if plan.reason is not None:
+        return _hand_off("messages_reach_token_count", plan.reason, *args)
+    walked = _messages_for_component(messages)
+    if walked is None:
+        return _hand_off("messages_reach_token_count", "unexpected_input", *args)
+    try:
+        flags = 2 if use_default_image_token_count else 0
+        result = COMPONENT.count_request(
+            _dumps([plan.encoding, plan.per_message, plan.per_name, flags, walked, tools, None])
+        )
+    except (TypeError, ValueError, RecursionError, UnicodeEncodeError):
+        return _hand_off("messages_reach_token_count", "not_json_serialisable", *args)
+    except ComponentUnavailable:
+        return _hand_off("messages_reach_token_count", "component_unavailable", *args)
+    except Exception as exc:
+        _log_once("messages_reach_token_count", exc)
+        return _hand_off("messages_reach_token_count", "component_error", *args)
+    if result < 0:
+        return _hand_off("messages_reach_token_count", _REASONS.get(result, "unexpected_input"), *args)
+    STATS.served("messages_reach_token_count")
+    return result >= threshold
+
+
+def _default_encoding_plan(model: Any) -> str | None:
+    """`encode`/`decode` use litellm's default encoding (cl100k_base) for every OpenAI-
+    tokenized model, gpt-4o included; HuggingFace models go back to litellm."""
+    if type(model) is not str:
+        return "model_not_a_string"
+    plan = plan_for(model)
+    return "huggingface_tokenizer" if plan.reason == "huggingface_tokenizer" else None
+
+
+def encode(model="", text="", custom_tokenizer=None):
+    args = (model, text, custom_tokenizer)
+    if custom_tokenizer is not None:
+        return _hand_off("encode", "custom_tokenizer", *args)
+    reason = _default_encoding_plan(model) or (None if type(text) is str else "unexpected_input")
+    if reason is not None:
+        return _hand_off("encode", reason, *args)
+    try:
+        tokens = COMPONENT.encode(0, text)
+    except UnicodeEncodeError:
+        return _hand_off("encode", "not_utf8", *args)
+    except ComponentUnavailable:
+        return _hand_off("encode", "component_unavailable", *args)
+    except Exception as exc:
+        _log_once("encode", exc)
+        return _hand_off("encode", "component_error", *args)
+    STATS.served("encode")
+    return tokens
+
+
+def decode(model="", tokens=(), custom_tokenizer=None, skip_special_tokens=True):
+    args = (model, tokens, custom_tokenizer, skip_special_tokens)
+    if custom_tokenizer is not None:
+        return _hand_off("decode", "custom_tokenizer", *args)
+    reason = _default_encoding_plan(model)
+    if reason is not None:
+        return _hand_off("decode", reason, *args)
+    if type(tokens) is not list and type(tokens) is not tuple:
+        return _hand_off("decode", "unexpected_input", *args)
+    try:
+        packed = array.array("I", tokens)
+    except (TypeError, OverflowError):
+        return _hand_off("decode", "unexpected_input", *args)
+    if any(type(t) is not int for t in tokens):  # bools and int subclasses: litellm decides
+        return _hand_off("decode", "unexpected_input", *args)
+    try:
+        text = COMPONENT.decode(0, packed)
+    except ComponentUnavailable:
+        return _hand_off("decode", "component_unavailable", *args)
+    except Exception as exc:
+        _log_once("decode", exc)
+        return _hand_off("decode", "component_error", *args)
+    if text is None:  # an id cl100k_base lacks: litellm raises its own error
+        return _hand_off("decode", "unknown_token_id", *args)
+    STATS.served("decode")
+    return text
+
+
+_logged: set[str] = set()
+
+
+def _log_once(operation: str, exc: BaseException) -> None:
+    if operation not in _logged:
+        _logged.add(operation)
+        log.warning("fast_litellm: component failed in %s (%s: %s); served by litellm, "
+                    "instance rebuilt on next call", operation, type(exc).__name__, exc)

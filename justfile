@@ -1,0 +1,54 @@
+# fast-litellm tasks. On a fresh machine run them through ./just, which installs just.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+root := justfile_directory()
+venv := root / ".venv"
+py := venv / "bin/python"
+target_dir := env_var_or_default("CARGO_TARGET_DIR", root / "target")
+wasm := target_dir / "wasm32-wasip2/release/fast_litellm.wasm"
+packaged := root / "host-python/fast_litellm/component/fast_litellm.wasm"
+export LITELLM_LOCAL_MODEL_COST_MAP := "True"
+
+# list the tasks
+default:
+    @just --list
+
+# toolchain target, virtualenv, pinned litellm and test tools (idempotent)
+setup:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cd "{{root}}"
+    rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
+    [ -x "{{py}}" ] || python3 -m venv "{{venv}}"
+    stamp="{{venv}}/.setup-$(cat requirements-dev.txt host-python/pyproject.toml | sha256sum | cut -c1-16)"
+    if [ ! -f "$stamp" ]; then
+        "{{py}}" -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+        "{{py}}" -m pip install --quiet --disable-pip-version-check --no-deps -e host-python
+        rm -f "{{venv}}"/.setup-*; touch "$stamp"
+    fi
+
+# compile the component and put it in the Python package
+build: setup
+    cd "{{root}}" && cargo build --release --target wasm32-wasip2
+    mkdir -p "$(dirname "{{packaged}}")"
+    cp "{{wasm}}" "{{packaged}}"
+
+# dist/fast_litellm-*.whl: pure Python plus the component (py3-none-any)
+wheel: build
+    cp "{{root}}/README.md" "{{root}}/host-python/README.md"
+    rm -rf "{{root}}/dist" && "{{py}}" -m build --wheel --no-isolation "{{root}}/host-python" --outdir "{{root}}/dist"
+    ls -l "{{root}}"/dist/*.whl
+
+# Rust core tests (native) and the Python suite (parity, fallback, stress, wheel)
+test: wheel
+    cd "{{root}}" && cargo test --release --lib
+    cd "{{root}}" && "{{py}}" -m pytest tests -q
+
+# side-by-side benchmark against stock litellm, printed as ratios
+bench: build
+    cd "{{root}}" && "{{py}}" benches/bench_tokens.py
+
+# the main job: stock litellm vs fast-litellm on the same requests, no API keys needed
+demo: build
+    cd "{{root}}" && "{{py}}" benches/demo.py

@@ -1,0 +1,174 @@
+//! litellm's count function for one string: `_get_extrapolating_count_function` around
+//! `_get_tiktoken_count_function` (litellm_core_utils/token_counter.py).
+//! Lengths and slices are in Python chars (code points), not bytes.
+
+use crate::encodings::Encoding;
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+/// litellm's tunables that change counts; defaults are litellm's defaults.
+#[derive(Clone, Copy, Debug)]
+pub struct CountSettings {
+    pub chunk_chars: usize,
+    pub max_exact_chars: usize,
+    pub extrapolation_samples: usize,
+    pub default_image_tokens: u64,
+    pub default_image_width: u64,
+    pub default_image_height: u64,
+    pub high_res_short_side: u64,
+    pub high_res_long_side: u64,
+    pub tile_width: u64,
+    pub tile_height: u64,
+}
+
+impl Default for CountSettings {
+    fn default() -> Self {
+        CountSettings {
+            chunk_chars: 1024,
+            max_exact_chars: 4_000_000,
+            extrapolation_samples: 16,
+            default_image_tokens: 250,
+            default_image_width: 300,
+            default_image_height: 300,
+            high_res_short_side: 768,
+            high_res_long_side: 2000,
+            tile_width: 512,
+            tile_height: 512,
+        }
+    }
+}
+
+/// Byte offset of every char boundary, plus the end: `offsets[i]` starts char `i`.
+fn char_offsets(text: &str) -> Vec<usize> {
+    let mut offsets: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+    offsets.push(text.len());
+    offsets
+}
+
+/// Sum of exact counts over `chunk_chars`-char chunks of `text`.
+fn count_chunked(encoding: Encoding, text: &str, chunk_chars: usize) -> u64 {
+    if text.is_empty() {
+        return 0;
+    }
+    // ASCII is the common case: bytes are chars, no offset table needed.
+    if text.is_ascii() {
+        return text
+            .as_bytes()
+            .chunks(chunk_chars)
+            .map(|c| encoding.count(std::str::from_utf8(c).unwrap_or_default()) as u64)
+            .sum();
+    }
+    let mut total = 0u64;
+    let mut start = 0usize;
+    let mut chars_in_chunk = 0usize;
+    for (i, _) in text.char_indices() {
+        if chars_in_chunk == chunk_chars {
+            total += encoding.count(&text[start..i]) as u64;
+            start = i;
+            chars_in_chunk = 0;
+        }
+        chars_in_chunk += 1;
+    }
+    total + encoding.count(&text[start..]) as u64
+}
+
+/// Python's `round(a * b / c)` for non-negative integers: round half to even.
+fn round_ratio(a: u128, b: u128, c: u128) -> u64 {
+    let num = a * b;
+    let (q, r) = (num / c, num % c);
+    let up = match (2 * r).cmp(&c) {
+        std::cmp::Ordering::Greater => true,
+        std::cmp::Ordering::Equal => q % 2 == 1,
+        std::cmp::Ordering::Less => false,
+    };
+    (q + u128::from(up)) as u64
+}
+
+/// Strings up to this many bytes are remembered: roles, names and system prompts repeat
+/// on every request, and a hash lookup costs less than running the BPE on them.
+const MEMO_MAX_BYTES: usize = 256;
+const MEMO_MAX_ENTRIES: usize = 1 << 16;
+
+thread_local! {
+    // One map per encoding, valid for the settings in force (see `forget_memo`).
+    static MEMO: RefCell<[HashMap<String, u64>; 4]> = RefCell::new(Default::default());
+}
+
+/// Drop remembered counts; needed whenever the count settings change.
+pub fn forget_memo() {
+    MEMO.with(|memo| memo.borrow_mut().iter_mut().for_each(HashMap::clear));
+}
+
+/// Tokens in `text` exactly as litellm's count function reports them.
+pub fn count_text(encoding: Encoding, text: &str, settings: &CountSettings) -> u64 {
+    if text.len() > MEMO_MAX_BYTES {
+        return count_text_uncached(encoding, text, settings);
+    }
+    MEMO.with(|memo| {
+        let map = &mut memo.borrow_mut()[encoding as usize];
+        if let Some(n) = map.get(text) {
+            return *n;
+        }
+        let n = count_text_uncached(encoding, text, settings);
+        if map.len() >= MEMO_MAX_ENTRIES {
+            map.clear(); // bounded memory; refills with what is hot
+        }
+        map.insert(text.to_owned(), n);
+        n
+    })
+}
+
+fn count_text_uncached(encoding: Encoding, text: &str, settings: &CountSettings) -> u64 {
+    let chunk = settings.chunk_chars.max(1);
+    let max_exact = settings.max_exact_chars;
+    // A string of more bytes than max_exact may still have few enough chars.
+    if text.len() <= max_exact {
+        return count_chunked(encoding, text, chunk);
+    }
+    let offsets = char_offsets(text);
+    let len_chars = offsets.len() - 1;
+    if len_chars <= max_exact {
+        return count_chunked(encoding, text, chunk);
+    }
+    // _evenly_spaced_samples
+    let sample_count = settings.extrapolation_samples.min(max_exact).max(1);
+    let sample_chars = max_exact / sample_count;
+    let last_start = len_chars - sample_chars;
+    let denom = (sample_count.max(2) - 1) as u128;
+    let mut sampled_tokens = 0u64;
+    let mut sampled_chars = 0u64;
+    for index in 0..sample_count {
+        let start = (last_start as u128 * index as u128 / denom) as usize;
+        let end = (start + sample_chars).min(len_chars);
+        sampled_tokens += count_chunked(encoding, &text[offsets[start]..offsets[end]], chunk);
+        sampled_chars += (end - start) as u64;
+    }
+    if sampled_chars == 0 {
+        return 0;
+    }
+    round_ratio(sampled_tokens as u128, len_chars as u128, sampled_chars as u128)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounds_half_to_even_like_python() {
+        assert_eq!(round_ratio(5, 1, 2), 2); // 2.5 -> 2
+        assert_eq!(round_ratio(7, 1, 2), 4); // 3.5 -> 4
+        assert_eq!(round_ratio(10, 1, 3), 3);
+        assert_eq!(round_ratio(11, 1, 3), 4);
+    }
+
+    #[test]
+    fn chunking_splits_on_chars_not_bytes() {
+        let s = CountSettings { chunk_chars: 3, ..Default::default() };
+        let text = "héllo wörld";
+        let by_hand: u64 = ["hél", "lo ", "wör", "ld"]
+            .iter()
+            .map(|c| Encoding::Cl100kBase.count(c) as u64)
+            .sum();
+        assert_eq!(count_text(Encoding::Cl100kBase, text, &s), by_hand);
+    }
+}

@@ -1,0 +1,202 @@
+//! The four tiktoken encodings litellm can reach, bit-exact with Python tiktoken's
+//! `encode(text, disallowed_special=())`, `decode(tokens)` and their lengths.
+//!
+//! cl100k_base and o200k_base run on bpe-openai (an exact BPE, about 1.6x faster than
+//! tiktoken-rs in wasm); p50k_base and r50k_base, which only non-chat models reach, run on
+//! tiktoken-rs. Special tokens are never recognised in text (litellm passes
+//! `disallowed_special=()`), but decode must still render their ids.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Encoding {
+    Cl100kBase,
+    O200kBase,
+    P50kBase,
+    R50kBase,
+}
+
+impl Encoding {
+    pub const ALL: [Encoding; 4] = [
+        Encoding::Cl100kBase,
+        Encoding::O200kBase,
+        Encoding::P50kBase,
+        Encoding::R50kBase,
+    ];
+
+    pub fn from_index(index: u64) -> Option<Encoding> {
+        Self::ALL.get(index as usize).copied()
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Cl100kBase => "cl100k_base",
+            Encoding::O200kBase => "o200k_base",
+            Encoding::P50kBase => "p50k_base",
+            Encoding::R50kBase => "r50k_base",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Encoding> {
+        Self::ALL.into_iter().find(|e| e.name() == name)
+    }
+
+    /// Number of tokens tiktoken's `encode_ordinary` produces for `text`.
+    pub fn count(self, text: &str) -> usize {
+        match self {
+            Encoding::Cl100kBase => bpe_openai::cl100k_base().count(text),
+            Encoding::O200kBase => bpe_openai::o200k_base().count(text),
+            Encoding::P50kBase => tiktoken_rs::p50k_base_singleton().encode_ordinary(text).len(),
+            Encoding::R50kBase => tiktoken_rs::r50k_base_singleton().encode_ordinary(text).len(),
+        }
+    }
+
+    pub fn encode(self, text: &str) -> Vec<u32> {
+        match self {
+            Encoding::Cl100kBase => bpe_openai::cl100k_base().encode(text),
+            Encoding::O200kBase => bpe_openai::o200k_base().encode(text),
+            Encoding::P50kBase => tiktoken_rs::p50k_base_singleton().encode_ordinary(text),
+            Encoding::R50kBase => tiktoken_rs::r50k_base_singleton().encode_ordinary(text),
+        }
+    }
+
+    /// The bytes behind `tokens`, or None if an id is not in this encoding (tiktoken raises).
+    pub fn decode_bytes(self, tokens: &[u32]) -> Option<Vec<u8>> {
+        let bpe = match self {
+            Encoding::Cl100kBase => &bpe_openai::cl100k_base().bpe,
+            Encoding::O200kBase => &bpe_openai::o200k_base().bpe,
+            Encoding::P50kBase => {
+                return tiktoken_rs::p50k_base_singleton().decode_bytes(tokens).ok()
+            }
+            Encoding::R50kBase => {
+                return tiktoken_rs::r50k_base_singleton().decode_bytes(tokens).ok()
+            }
+        };
+        let mut out = Vec::with_capacity(tokens.len() * 4);
+        for &id in tokens {
+            if (id as usize) < bpe.num_tokens() {
+                out.extend_from_slice(bpe.token_bytes(id));
+            } else {
+                out.extend_from_slice(self.special_token(id)?.as_bytes());
+            }
+        }
+        Some(out)
+    }
+
+    /// tiktoken `decode`: bytes to text with invalid UTF-8 replaced by U+FFFD.
+    pub fn decode(self, tokens: &[u32]) -> Option<String> {
+        self.decode_bytes(tokens)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    fn special_token(self, id: u32) -> Option<&'static str> {
+        let table: &[(u32, &str)] = match self {
+            Encoding::Cl100kBase => &[
+                (100257, "<|endoftext|>"),
+                (100258, "<|fim_prefix|>"),
+                (100259, "<|fim_middle|>"),
+                (100260, "<|fim_suffix|>"),
+                (100276, "<|endofprompt|>"),
+            ],
+            Encoding::O200kBase => &[(199999, "<|endoftext|>"), (200018, "<|endofprompt|>")],
+            _ => &[],
+        };
+        table.iter().find(|(i, _)| *i == id).map(|(_, s)| *s)
+    }
+}
+
+/// Token ids packed four bytes each, little-endian, one char per byte (U+0000..U+00FF):
+/// a Python host unpacks it with `array("I", s.encode("latin-1"))`.
+pub fn pack_tokens(tokens: &[u32]) -> String {
+    let mut out = String::with_capacity(tokens.len() * 6);
+    for t in tokens {
+        for b in t.to_le_bytes() {
+            out.push(char::from(b));
+        }
+    }
+    out
+}
+
+/// Inverse of `pack_tokens`; None if the string is not a whole number of packed ids.
+pub fn unpack_tokens(packed: &str) -> Option<Vec<u32>> {
+    let mut bytes = Vec::with_capacity(packed.len());
+    for c in packed.chars() {
+        bytes.push(u8::try_from(u32::from(c)).ok()?);
+    }
+    if bytes.len() % 4 != 0 {
+        return None;
+    }
+    Some(
+        bytes
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+    )
+}
+
+/// tiktoken's model table (`tiktoken.model`), for hosts that do not ask litellm.
+pub fn encoding_for_model(model: &str) -> Encoding {
+    const EXACT: &[(&str, Encoding)] = &[
+        ("gpt-4", Encoding::Cl100kBase),
+        ("gpt-3.5-turbo", Encoding::Cl100kBase),
+        ("gpt-3.5", Encoding::Cl100kBase),
+        ("gpt-35-turbo", Encoding::Cl100kBase),
+        ("davinci-002", Encoding::Cl100kBase),
+        ("babbage-002", Encoding::Cl100kBase),
+        ("text-embedding-ada-002", Encoding::Cl100kBase),
+        ("text-embedding-3-small", Encoding::Cl100kBase),
+        ("text-embedding-3-large", Encoding::Cl100kBase),
+        ("text-davinci-003", Encoding::P50kBase),
+        ("text-davinci-002", Encoding::P50kBase),
+        ("code-davinci-002", Encoding::P50kBase),
+        ("code-davinci-001", Encoding::P50kBase),
+        ("code-cushman-002", Encoding::P50kBase),
+        ("code-cushman-001", Encoding::P50kBase),
+        ("davinci-codex", Encoding::P50kBase),
+        ("cushman-codex", Encoding::P50kBase),
+        ("text-davinci-001", Encoding::R50kBase),
+        ("text-curie-001", Encoding::R50kBase),
+        ("text-babbage-001", Encoding::R50kBase),
+        ("text-ada-001", Encoding::R50kBase),
+        ("davinci", Encoding::R50kBase),
+        ("curie", Encoding::R50kBase),
+        ("babbage", Encoding::R50kBase),
+        ("ada", Encoding::R50kBase),
+        ("gpt2", Encoding::R50kBase),
+        ("gpt-2", Encoding::R50kBase),
+        ("o1", Encoding::O200kBase),
+        ("o3", Encoding::O200kBase),
+        ("o4-mini", Encoding::O200kBase),
+        ("gpt-5", Encoding::O200kBase),
+        ("gpt-4.1", Encoding::O200kBase),
+        ("gpt-4o", Encoding::O200kBase),
+    ];
+    const PREFIX: &[(&str, Encoding)] = &[
+        ("o1-", Encoding::O200kBase),
+        ("o3-", Encoding::O200kBase),
+        ("o4-mini-", Encoding::O200kBase),
+        ("gpt-5", Encoding::O200kBase),
+        ("gpt-4.5-", Encoding::O200kBase),
+        ("gpt-4.1-", Encoding::O200kBase),
+        ("chatgpt-4o-", Encoding::O200kBase),
+        ("gpt-4o-", Encoding::O200kBase),
+        ("gpt-4-", Encoding::Cl100kBase),
+        ("gpt-3.5-turbo-", Encoding::Cl100kBase),
+        ("gpt-35-turbo-", Encoding::Cl100kBase),
+        ("ft:gpt-4o", Encoding::O200kBase),
+        ("ft:gpt-4", Encoding::Cl100kBase),
+        ("ft:gpt-3.5-turbo", Encoding::Cl100kBase),
+        ("ft:davinci-002", Encoding::Cl100kBase),
+        ("ft:babbage-002", Encoding::Cl100kBase),
+    ];
+    // litellm's own rule comes first: any name containing gpt-4o is o200k.
+    if model.contains("gpt-4o") {
+        return Encoding::O200kBase;
+    }
+    if let Some((_, e)) = EXACT.iter().find(|(m, _)| *m == model) {
+        return *e;
+    }
+    PREFIX
+        .iter()
+        .find(|(p, _)| model.starts_with(p))
+        .map(|(_, e)| *e)
+        .unwrap_or(Encoding::Cl100kBase)
+}
