@@ -24,7 +24,7 @@ setup:
     stamp="{{venv}}/.setup-$(cat requirements-dev.txt host-python/pyproject.toml | sha256sum | cut -c1-16)"
     if [ ! -f "$stamp" ]; then
         "{{py}}" -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-        "{{py}}" -m pip install --quiet --disable-pip-version-check --no-deps -e host-python
+        "{{py}}" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e host-python
         rm -f "{{venv}}"/.setup-*; touch "$stamp"
     fi
 
@@ -36,7 +36,6 @@ build: setup
 
 # dist/fast_litellm-*.whl: pure Python plus the component (py3-none-any)
 wheel: build
-    cp "{{root}}/README.md" "{{root}}/host-python/README.md"
     rm -rf "{{root}}/dist" && "{{py}}" -m build --wheel --no-isolation "{{root}}/host-python" --outdir "{{root}}/dist"
     ls -l "{{root}}"/dist/*.whl
 

@@ -1,0 +1,55 @@
+"""Shared set-up: real litellm (pinned in requirements-dev.txt), fast_litellm applied.
+
+`stock` holds litellm's own functions (captured by the patcher before it installed ours),
+so a test can run stock and accelerated on the same input without re-patching.
+"""
+
+import os
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import litellm  # noqa: E402
+import pytest  # noqa: E402
+
+import fast_litellm  # noqa: E402
+from fast_litellm import tokens  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def accelerated():
+    assert fast_litellm.apply_acceleration(), fast_litellm.health_check()
+    yield
+    fast_litellm.apply_acceleration()
+
+
+class Stock:
+    """litellm's own implementations, untouched by fast_litellm."""
+
+    @property
+    def token_counter(self):
+        return tokens.ORIGINALS["token_counter"]
+
+    @property
+    def messages_reach_token_count(self):
+        return tokens.ORIGINALS["messages_reach_token_count"]
+
+    @property
+    def encode(self):
+        return tokens.ORIGINALS["encode"]
+
+    @property
+    def decode(self):
+        return tokens.ORIGINALS["decode"]
+
+
+@pytest.fixture(scope="session")
+def stock():
+    return Stock()
+
+
+def outcome(fn, *args, **kwargs):
+    """(value, None) or (None, exception type): what a call returns or raises."""
+    try:
+        return fn(*args, **kwargs), None
+    except Exception as exc:  # noqa: BLE001 - the type is what parity compares
+        return None, type(exc)
