@@ -170,79 +170,96 @@ def token_counter(
 ):
     args = (model, custom_tokenizer, text, messages, count_response_tokens, tools, tool_choice,
             use_default_image_token_count, default_token_count)
-    if _litellm().disable_token_counter is True:
-        return _hand_off("token_counter", "token_counter_disabled", *args)
-    if custom_tokenizer is not None:
-        return _hand_off("token_counter", "custom_tokenizer", *args)
-    plan = plan_for(model)
-    if plan.reason is not None:
-        return _hand_off("token_counter", plan.reason, *args)
-    try:
-        if text is not None:
-            if messages is not None or tools or tool_choice:
-                return _hand_off("token_counter", "litellm_raises_or_formats", *args)
-            if type(text) is str:
-                joined = text
-            elif type(text) is list:
-                joined = "".join(t for t in text if isinstance(t, str))
-            else:
-                return _hand_off("token_counter", "unexpected_input", *args)
-            result = COMPONENT.count_text(plan.encoding, joined)
-        elif messages is not None:
-            walked = _messages_for_component(messages)
-            if walked is None:
-                return _hand_off("token_counter", "unexpected_input", *args)
-            flags = (count_response_tokens is not False) | (2 if use_default_image_token_count else 0)
-            try:
-                request = _dumps([plan.encoding, plan.per_message, plan.per_name, flags, walked, tools, tool_choice])
-            except (TypeError, ValueError, RecursionError):
-                return _hand_off("token_counter", "not_json_serialisable", *args)
-            result = COMPONENT.count_request(request)
-            if result < 0:
-                return _hand_off("token_counter", _REASONS.get(result, "unexpected_input"), *args)
-        else:
-            return _hand_off("token_counter", "litellm_raises_or_formats", *args)
-    except UnicodeEncodeError:
-        return _hand_off("token_counter", "not_utf8", *args)
-    except ComponentUnavailable:
-        return _hand_off("token_counter", "component_unavailable", *args)
-    except Exception as exc:
-        _log_once("token_counter", exc)
-        return _hand_off("token_counter", "component_error", *args)
+    result = _serve_token_counter(*args)
+    if type(result) is str:  # a reason: litellm's own code answers (or raises)
+        return _hand_off("token_counter", result, *args)
     STATS.served("token_counter")
     return result
 
 
-def messages_reach_token_count(model, messages, threshold, tools=None, use_default_image_token_count=False):
-    """`token_counter(...) >= threshold`; litellm stops early, which only matters for
-    requests it would raise on, and those go back to it."""
-    args = (model, messages, threshold, tools, use_default_image_token_count)
+def _serve_token_counter(model, custom_tokenizer, text, messages, count_response_tokens, tools, tool_choice,
+                         use_default_image_token_count, default_token_count) -> int | str:
+    """The count, or the reason litellm must serve this call."""
     if _litellm().disable_token_counter is True:
-        return _hand_off("messages_reach_token_count", "token_counter_disabled", *args)
-    if type(threshold) is not int:
-        return _hand_off("messages_reach_token_count", "unexpected_input", *args)
+        return "token_counter_disabled"
+    if custom_tokenizer is not None:
+        return "custom_tokenizer"
     plan = plan_for(model)
     if plan.reason is not None:
-        return _hand_off("messages_reach_token_count", plan.reason, *args)
+        return plan.reason
+    if text is not None:
+        if messages is not None or tools or tool_choice:
+            return "litellm_raises_or_formats"
+        if type(text) is str:
+            joined = text
+        elif type(text) is list:
+            joined = "".join(t for t in text if isinstance(t, str))
+        else:
+            return "unexpected_input"
+        return _call("token_counter", COMPONENT.count_text, plan.encoding, joined)
+    if messages is None:
+        return "litellm_raises_or_formats"
     walked = _messages_for_component(messages)
     if walked is None:
-        return _hand_off("messages_reach_token_count", "unexpected_input", *args)
+        return "unexpected_input"
+    flags = (count_response_tokens is not False) | (2 if use_default_image_token_count else 0)
+    return _count_request("token_counter", [plan.encoding, plan.per_message, plan.per_name, flags, walked,
+                                            tools, tool_choice])
+
+
+class HandOff(str):
+    """A reason for litellm to serve a call, told apart from a decoded text."""
+
+
+def _call(operation: str, fn: Callable[..., Any], *args: Any) -> Any:
+    """Call the component; a failure becomes a hand-off reason, logged once."""
     try:
-        flags = 2 if use_default_image_token_count else 0
-        result = COMPONENT.count_request(
-            _dumps([plan.encoding, plan.per_message, plan.per_name, flags, walked, tools, None])
-        )
-    except (TypeError, ValueError, RecursionError, UnicodeEncodeError):
-        return _hand_off("messages_reach_token_count", "not_json_serialisable", *args)
+        return fn(*args)
+    except UnicodeEncodeError:
+        return HandOff("not_utf8")
     except ComponentUnavailable:
-        return _hand_off("messages_reach_token_count", "component_unavailable", *args)
+        return HandOff("component_unavailable")
     except Exception as exc:
-        _log_once("messages_reach_token_count", exc)
-        return _hand_off("messages_reach_token_count", "component_error", *args)
-    if result < 0:
-        return _hand_off("messages_reach_token_count", _REASONS.get(result, "unexpected_input"), *args)
+        _log_once(operation, exc)
+        return HandOff("component_error")
+
+
+def _count_request(operation: str, request: list) -> int | str:
+    try:
+        encoded = _dumps(request)
+    except (TypeError, ValueError, RecursionError):
+        return "not_json_serialisable"
+    result = _call(operation, COMPONENT.count_request, encoded)
+    if type(result) is int and result < 0:
+        return _REASONS.get(result, "unexpected_input")
+    return result
+
+
+def messages_reach_token_count(model, messages, threshold, tools=None, use_default_image_token_count=False):
+    """`token_counter(...) >= threshold`. litellm stops at the first message that crosses
+    the threshold; that only matters for requests it would raise on, which go back to it."""
+    args = (model, messages, threshold, tools, use_default_image_token_count)
+    result = _serve_messages_reach(*args)
+    if type(result) is str:
+        return _hand_off("messages_reach_token_count", result, *args)
     STATS.served("messages_reach_token_count")
     return result >= threshold
+
+
+def _serve_messages_reach(model, messages, threshold, tools, use_default_image_token_count) -> int | str:
+    if _litellm().disable_token_counter is True:
+        return "token_counter_disabled"
+    if type(threshold) is not int:
+        return "unexpected_input"
+    plan = plan_for(model)
+    if plan.reason is not None:
+        return plan.reason
+    walked = _messages_for_component(messages)
+    if walked is None:
+        return "unexpected_input"
+    flags = 2 if use_default_image_token_count else 0
+    return _count_request("messages_reach_token_count",
+                          [plan.encoding, plan.per_message, plan.per_name, flags, walked, tools, None])
 
 
 def _default_encoding_plan(model: Any) -> str | None:
@@ -257,48 +274,44 @@ def _default_encoding_plan(model: Any) -> str | None:
 def encode(model="", text="", custom_tokenizer=None):
     args = (model, text, custom_tokenizer)
     if custom_tokenizer is not None:
-        return _hand_off("encode", "custom_tokenizer", *args)
-    reason = _default_encoding_plan(model) or (None if type(text) is str else "unexpected_input")
-    if reason is not None:
-        return _hand_off("encode", reason, *args)
-    try:
-        tokens = COMPONENT.encode(0, text)
-    except UnicodeEncodeError:
-        return _hand_off("encode", "not_utf8", *args)
-    except ComponentUnavailable:
-        return _hand_off("encode", "component_unavailable", *args)
-    except Exception as exc:
-        _log_once("encode", exc)
-        return _hand_off("encode", "component_error", *args)
+        result: Any = "custom_tokenizer"
+    else:
+        result = _default_encoding_plan(model) or (None if type(text) is str else "unexpected_input")
+        if result is None:
+            result = _call("encode", COMPONENT.encode, 0, text)
+    if type(result) is str:
+        return _hand_off("encode", result, *args)
     STATS.served("encode")
-    return tokens
+    return result
 
 
 def decode(model="", tokens=(), custom_tokenizer=None, skip_special_tokens=True):
     args = (model, tokens, custom_tokenizer, skip_special_tokens)
+    result = _serve_decode(model, tokens, custom_tokenizer)
+    if type(result) is HandOff:
+        return _hand_off("decode", result, *args)
+    STATS.served("decode")
+    return result
+
+
+def _serve_decode(model: Any, tokens: Any, custom_tokenizer: Any) -> str:
+    """The decoded text, or a HandOff."""
     if custom_tokenizer is not None:
-        return _hand_off("decode", "custom_tokenizer", *args)
+        return HandOff("custom_tokenizer")
     reason = _default_encoding_plan(model)
     if reason is not None:
-        return _hand_off("decode", reason, *args)
+        return HandOff(reason)
     if type(tokens) is not list and type(tokens) is not tuple:
-        return _hand_off("decode", "unexpected_input", *args)
+        return HandOff("unexpected_input")
+    if any(type(t) is not int for t in tokens):  # bools and int subclasses: litellm decides
+        return HandOff("unexpected_input")
     try:
         packed = array.array("I", tokens)
-    except (TypeError, OverflowError):
-        return _hand_off("decode", "unexpected_input", *args)
-    if any(type(t) is not int for t in tokens):  # bools and int subclasses: litellm decides
-        return _hand_off("decode", "unexpected_input", *args)
-    try:
-        text = COMPONENT.decode(0, packed)
-    except ComponentUnavailable:
-        return _hand_off("decode", "component_unavailable", *args)
-    except Exception as exc:
-        _log_once("decode", exc)
-        return _hand_off("decode", "component_error", *args)
+    except OverflowError:
+        return HandOff("unexpected_input")
+    text = _call("decode", COMPONENT.decode, 0, packed)
     if text is None:  # an id cl100k_base lacks: litellm raises its own error
-        return _hand_off("decode", "unknown_token_id", *args)
-    STATS.served("decode")
+        return HandOff("unknown_token_id")
     return text
 
 

@@ -1,0 +1,364 @@
+"""Differential tests: stock litellm and fast-litellm on the same generated inputs.
+
+Every test runs litellm's own function (captured before patching) and the public,
+accelerated litellm entry point on one input and requires the same value or the same
+exception type. Each test also checks that the component really served a share of the
+inputs, so a test cannot pass by handing everything back to litellm.
+"""
+
+from __future__ import annotations
+
+import base64
+import struct
+
+import litellm
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import fast_litellm
+from conftest import outcome
+
+MODELS = [
+    "gpt-3.5-turbo",
+    "gpt-3.5-turbo-0301",
+    "gpt-4",
+    "gpt-4o",
+    "gpt-4.1",
+    "o3-mini",
+    "gpt-5",
+    "claude-3-5-sonnet",  # not an anthropic HF-tokenizer name: litellm counts it with cl100k
+    "",
+    "my-unknown-model-xyz",
+]
+
+# Text that stresses the pre-tokenizer and the chunking: multi-byte chars, marks, emoji,
+# zero-width and BOM, special-token text (counted as plain text), whitespace runs.
+TRICKY = [
+    "<|endoftext|>", "<|fim_prefix|>", "<|endofprompt|>", "\ufeff", "\u200b", "\u200d",
+    "e\u0301", "\u0915\u094d\u0937", "👩‍👩‍👧", "🙂", "漢字", "カタカナ", "한국어", "\r\n", "\n\n\n",
+    "   ", "\t\t", " \n ", "'s", "'LL", "123456789", "1,000.5", "\x00", "\x1c", "\u00a0",
+    "\u3000", "ﬁ", "Ⅻ", "٣", "\ud7ff", "\U0010ffff", "a" * 50, "💩" * 7,
+]
+
+ALPHABET = st.characters(codec="utf-8", exclude_categories=["Cs"])
+words = st.one_of(
+    st.text(ALPHABET, max_size=40),
+    st.sampled_from(TRICKY),
+    st.text(st.sampled_from("ab \n\t'.,!?0123456789é漢🙂"), max_size=60),
+)
+texts = st.lists(words, max_size=12).map("".join)
+
+
+@st.composite
+def long_texts(draw):
+    """Strings around litellm's 1024-char chunk boundary, with multi-byte chars at it."""
+    size = draw(st.integers(min_value=1000, max_value=3200))
+    unit = draw(st.sampled_from(["a", "ab ", "漢", "🙂 x", "e\u0301", " \n", "word. "]))
+    body = (unit * (size // len(unit) + 1))[:size]
+    cut = draw(st.integers(min_value=0, max_value=len(body)))
+    return body[:cut] + draw(words) + body[cut:]
+
+
+any_text = st.one_of(texts, texts, texts, long_texts())
+
+
+def png(width: int, height: int) -> bytes:
+    return b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + struct.pack(">LL", width, height) + b"\x08\x02\x00\x00\x00"
+
+
+def gif(width: int, height: int) -> bytes:
+    return b"GIF89a" + struct.pack("<HH", width, height) + b"\x00" * 8
+
+
+def jpeg(width: int, height: int) -> bytes:
+    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00" + b"\x00" * 9
+    sof = b"\xff\xc0" + struct.pack(">H", 17) + b"\x08" + struct.pack(">HH", height, width) + b"\x00" * 10
+    return b"\xff\xd8" + app0 + sof + b"\xff\xd9"
+
+
+def webp(width: int, height: int) -> bytes:
+    return b"RIFF\x00\x00\x00\x00WEBPVP8X" + b"\x00" * 8 + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+
+
+@st.composite
+def data_urls(draw):
+    maker = draw(st.sampled_from([png, gif, jpeg, webp]))
+    w = draw(st.integers(min_value=1, max_value=5000))
+    h = draw(st.integers(min_value=1, max_value=5000))
+    raw = maker(w, h)
+    if draw(st.booleans()):
+        raw = raw[: draw(st.integers(min_value=0, max_value=len(raw)))]  # truncated image
+    return "data:image/png;base64," + base64.b64encode(raw).decode()
+
+
+image_parts = st.one_of(
+    st.fixed_dictionaries(
+        {"type": st.just("image_url"), "image_url": st.sampled_from(["https://example.invalid/cat.png", "   ", ""])}
+    ),
+    st.fixed_dictionaries(
+        {
+            "type": st.just("image_url"),
+            "image_url": st.fixed_dictionaries(
+                {"url": st.one_of(data_urls(), st.just("https://example.invalid/dog.jpg"))},
+                optional={"detail": st.sampled_from(["low", "auto", "medium", None])},
+            ),
+        }
+    ),
+    st.fixed_dictionaries(
+        {"type": st.just("image_url"), "image_url": st.fixed_dictionaries({"url": data_urls(), "detail": st.just("high")})}
+    ),
+)
+
+content_parts = st.one_of(
+    st.fixed_dictionaries({"type": st.just("text"), "text": any_text}),
+    st.fixed_dictionaries({"type": st.just("text")}),
+    st.fixed_dictionaries({"type": st.just("text"), "text": st.one_of(st.none(), st.integers())}),
+    any_text,
+    image_parts,
+    st.fixed_dictionaries({"type": st.sampled_from(["thinking", "redacted_thinking"]), "thinking": texts}),
+    st.fixed_dictionaries({"type": st.just("tool_reference"), "tool_name": st.one_of(texts, st.none())}),
+    st.fixed_dictionaries({"type": st.sampled_from(["file", "document", "unknown_kind", "image"])}),
+    st.fixed_dictionaries({"text": texts}),  # missing type
+    st.integers(),
+)
+
+arguments = st.one_of(texts, st.just('{"city": "Paris", "unit": "c"}'), st.none(), st.integers())
+tool_calls = st.lists(
+    st.one_of(
+        st.fixed_dictionaries(
+            {
+                "id": texts,
+                "type": st.just("function"),
+                "function": st.fixed_dictionaries({"name": texts}, optional={"arguments": arguments}),
+            }
+        ),
+        st.fixed_dictionaries({"id": texts}),  # no function key: litellm raises
+        st.fixed_dictionaries({"function": st.one_of(st.text(max_size=3), st.lists(st.integers(), max_size=2))}),
+    ),
+    max_size=3,
+)
+
+roles = st.sampled_from(["system", "user", "assistant", "tool", "function", "developer"])
+messages_strategy = st.lists(
+    st.one_of(
+        st.fixed_dictionaries(
+            {"role": roles, "content": st.one_of(any_text, st.none())},
+            optional={"name": texts},
+        ),
+        st.fixed_dictionaries({"role": roles, "content": st.lists(content_parts, max_size=4)}),
+        st.fixed_dictionaries(
+            {"role": st.just("assistant"), "content": st.one_of(st.none(), texts)},
+            optional={"tool_calls": st.one_of(tool_calls, texts, st.none()),
+                      "function_call": st.one_of(st.fixed_dictionaries({"name": texts, "arguments": arguments}), texts)},
+        ),
+        st.fixed_dictionaries({"content": texts}),  # missing role
+        st.fixed_dictionaries({"role": roles, "content": st.one_of(st.integers(), st.floats(allow_nan=False),
+                                                                   st.booleans(), st.dictionaries(texts, texts, max_size=2))}),
+        st.fixed_dictionaries({"role": roles, "content": texts, "extra": st.one_of(texts, st.integers(), st.none())}),
+    ),
+    max_size=6,
+)
+
+json_type = st.sampled_from(["string", "integer", "number", "boolean", "null", "array", "object", "weird"])
+
+
+@st.composite
+def schema(draw, depth=0):
+    kind = draw(json_type) if depth < 2 else draw(st.sampled_from(["string", "integer", "boolean"]))
+    out: dict = {"type": kind}
+    if draw(st.booleans()):
+        out["description"] = draw(texts)
+    if kind in ("string", "integer", "number") and draw(st.booleans()):
+        out["enum"] = draw(st.lists(st.one_of(texts, st.integers(min_value=-10**6, max_value=10**6)), max_size=4))
+    if kind == "array" and draw(st.integers(0, 9)) > 0:  # now and then without items: litellm raises
+        out["items"] = draw(schema(depth + 1))
+    if kind == "object":
+        out["properties"] = draw(st.dictionaries(st.text(st.sampled_from("abcxyz_"), min_size=1, max_size=6),
+                                                 schema(depth + 1), max_size=3))
+        if draw(st.booleans()):
+            out["required"] = draw(st.lists(st.sampled_from(["a", "b", "x", "ab"]), max_size=3))
+    return out
+
+
+@st.composite
+def tool(draw):
+    params = draw(schema(1)) if draw(st.integers(0, 4)) else {}
+    params = {"type": "object", "properties": params.get("properties", {}), **(
+        {"required": params["required"]} if "required" in params else {})} if params else {}
+    function: dict = {"name": draw(st.one_of(st.text(st.sampled_from("abcdefg_"), min_size=1, max_size=12), st.just("")))}
+    if draw(st.booleans()):
+        function["description"] = draw(texts)
+    if params or draw(st.booleans()):
+        function["parameters"] = params
+    shape = draw(st.integers(0, 6))
+    if shape == 0:  # Anthropic-style flat tool
+        return {"name": function["name"], "description": function.get("description"), "input_schema": params}
+    if shape == 1:
+        return "not a tool"
+    return {"type": "function", "function": function}
+
+
+tools_strategy = st.one_of(st.none(), st.just([]), st.lists(tool(), min_size=1, max_size=3))
+tool_choice_strategy = st.one_of(
+    st.none(),
+    st.sampled_from(["auto", "none", "required"]),
+    st.fixed_dictionaries({"type": st.just("function"), "function": st.fixed_dictionaries({"name": texts})}),
+    st.just({"type": "function"}),
+)
+
+PARITY = settings(
+    max_examples=3000,
+    deadline=None,
+    # served_share deliberately spans all examples of a test (it checks the totals)
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
+
+
+def served(operation: str) -> int:
+    return fast_litellm.get_performance_stats()["operations"].get(operation, {}).get("component", 0)
+
+
+@pytest.fixture
+def served_share():
+    """Checks after a test that the component served at least `share` of the calls."""
+    fast_litellm.reset_performance_stats()
+    wanted: dict = {}
+    yield wanted
+    ops = fast_litellm.get_performance_stats()["operations"]
+    print("served/handed off:", ops)  # shown with -s: what the generated inputs exercised
+    for operation, share in wanted.items():
+        entry = ops.get(operation, {"component": 0, "litellm": 0})
+        total = entry["component"] + entry["litellm"]
+        assert total > 0, f"{operation}: no calls"
+        assert entry["component"] / total >= share, (operation, entry)
+    assert fast_litellm.get_performance_stats()["component_traps"] == 0
+
+
+@PARITY
+@given(
+    model=st.sampled_from(MODELS),
+    messages=messages_strategy,
+    tools=tools_strategy,
+    tool_choice=tool_choice_strategy,
+    count_response_tokens=st.sampled_from([False, True, None]),
+    use_default_image_token_count=st.sampled_from([False, True, None]),
+    default_token_count=st.sampled_from([None, None, None, 7]),
+)
+def test_messages_match_stock(stock, served_share, model, messages, tools, tool_choice, count_response_tokens,
+                              use_default_image_token_count, default_token_count):
+    served_share["token_counter"] = 0.3
+    kwargs = dict(model=model, messages=messages, tools=tools, tool_choice=tool_choice,
+                  count_response_tokens=count_response_tokens,
+                  use_default_image_token_count=use_default_image_token_count,
+                  default_token_count=default_token_count)
+    assert outcome(litellm.token_counter, **kwargs) == outcome(stock.token_counter, **kwargs)
+
+
+WELL_FORMED_PARITY = settings(PARITY, max_examples=2500)
+
+
+@WELL_FORMED_PARITY
+@given(
+    model=st.sampled_from(MODELS),
+    messages=st.lists(
+        st.fixed_dictionaries({"role": roles, "content": any_text}, optional={"name": texts}), min_size=1, max_size=8
+    ),
+    tools=st.one_of(st.none(), st.lists(tool(), min_size=1, max_size=2)),
+)
+def test_well_formed_chats_are_served_and_match(stock, served_share, model, messages, tools):
+    """Ordinary chats: the component must serve nearly all of them, with stock's numbers."""
+    served_share["token_counter"] = 0.8
+    assert outcome(litellm.token_counter, model=model, messages=messages, tools=tools) == outcome(
+        stock.token_counter, model=model, messages=messages, tools=tools
+    )
+
+
+@settings(PARITY, max_examples=2500)
+@given(model=st.sampled_from(MODELS), text=st.one_of(any_text, st.lists(st.one_of(texts, st.integers()), max_size=4)))
+def test_text_matches_stock(stock, served_share, model, text):
+    served_share["token_counter"] = 0.9
+    assert outcome(litellm.token_counter, model=model, text=text) == outcome(stock.token_counter, model=model, text=text)
+
+
+@settings(PARITY, max_examples=1500)
+@given(model=st.sampled_from(MODELS), text=any_text)
+def test_encode_matches_stock(stock, served_share, model, text):
+    served_share["encode"] = 0.99
+    assert outcome(litellm.encode, model=model, text=text) == outcome(stock.encode, model=model, text=text)
+
+
+token_ids = st.one_of(
+    st.integers(min_value=0, max_value=100255),
+    st.sampled_from([100256, 100257, 100258, 100259, 100260, 100261, 100276, 100277, 199999, -1, 2**32]),
+)
+
+
+@settings(PARITY, max_examples=1500)
+@given(model=st.sampled_from(MODELS), tokens=st.lists(token_ids, max_size=40), from_text=texts)
+def test_decode_matches_stock(stock, served_share, model, tokens, from_text):
+    served_share["decode"] = 0.5
+    assert outcome(litellm.decode, model=model, tokens=tokens) == outcome(stock.decode, model=model, tokens=tokens)
+    real = stock.encode(model=model, text=from_text)
+    # any slice of a real encoding, including ones that cut a UTF-8 sequence in half
+    for cut in (real, real[1:], real[:-1]):
+        assert litellm.decode(model=model, tokens=cut) == stock.decode(model=model, tokens=cut)
+
+
+@settings(PARITY, max_examples=500)
+@given(model=st.sampled_from(MODELS), messages=messages_strategy, tools=tools_strategy,
+       threshold=st.integers(min_value=-5, max_value=400))
+def test_messages_reach_token_count_matches_stock(stock, model, messages, tools, threshold):
+    from litellm.utils import get_messages_reach_token_count  # litellm's callers go through this funnel
+
+    kwargs = dict(model=model, messages=messages, threshold=threshold, tools=tools, use_default_image_token_count=True)
+    assert outcome(get_messages_reach_token_count(), **kwargs) == outcome(stock.messages_reach_token_count, **kwargs)
+
+
+def test_huge_string_is_extrapolated_like_litellm(stock):
+    """Above TOKEN_COUNTER_MAX_EXACT_CHARS litellm extrapolates from 16 samples."""
+    from litellm.litellm_core_utils import token_counter as core
+
+    n = core.TOKEN_COUNTER_MAX_EXACT_CHARS + 12_345
+    text = ("Grüße, 世界! 12345 " * (n // 17 + 1))[:n]
+    fast_litellm.reset_performance_stats()
+    for model in ("gpt-3.5-turbo", "gpt-4o"):
+        assert litellm.token_counter(model=model, text=text) == stock.token_counter(model=model, text=text)
+        messages = [{"role": "user", "content": text}]
+        assert litellm.token_counter(model=model, messages=messages) == stock.token_counter(model=model, messages=messages)
+    assert fast_litellm.get_performance_stats()["operations"]["token_counter"]["component"] == 4
+
+
+def test_hand_offs_are_counted_by_reason(stock):
+    fast_litellm.reset_performance_stats()
+    # anthropic names without "claude-3" use litellm's bundled HuggingFace tokenizer
+    hf_model = next(m for m in litellm.anthropic_models if "claude-3" not in m)
+    assert litellm.token_counter(model=hf_model, text="hello there") == stock.token_counter(model=hf_model, text="hello there")
+    msgs = [{"role": "user", "content": [{"type": "file", "file": {"filename": "a.txt"}}]}]
+    assert litellm.token_counter(model="gpt-4", messages=msgs) == stock.token_counter(model="gpt-4", messages=msgs)
+    litellm.disable_token_counter = True
+    try:
+        assert litellm.token_counter(model="gpt-4", text="abc") == 0
+        from litellm.litellm_core_utils.token_counter import token_counter as core_entry  # patched name
+
+        assert core_entry(model="gpt-4", text="abc") == 0
+    finally:
+        litellm.disable_token_counter = False
+    reasons = fast_litellm.get_performance_stats()["operations"]["token_counter"]["handed_to_litellm"]
+    assert reasons["huggingface_tokenizer"] == 1
+    assert reasons["content_not_modelled"] == 1
+    assert reasons["token_counter_disabled"] == 1
+
+
+def test_model_constants_follow_litellm_lists(stock):
+    """A model added to litellm's OpenAI list at run time changes litellm's constants; ours follow."""
+    name = "my-new-chat-model-for-test"
+    messages = [{"role": "user", "content": "hi", "name": "ann"}]
+    before = litellm.token_counter(model=name, messages=messages)
+    assert before == stock.token_counter(model=name, messages=messages)
+    litellm.open_ai_chat_completion_models.add(name) if isinstance(
+        litellm.open_ai_chat_completion_models, set) else litellm.open_ai_chat_completion_models.append(name)
+    try:
+        assert litellm.token_counter(model=name, messages=messages) == stock.token_counter(model=name, messages=messages)
+    finally:
+        litellm.open_ai_chat_completion_models.remove(name)
