@@ -7,6 +7,7 @@
 //! `disallowed_special=()`), but decode must still render their ids.
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
 pub enum Encoding {
     Cl100kBase,
     O200kBase,
@@ -39,22 +40,39 @@ impl Encoding {
         Self::ALL.into_iter().find(|e| e.name() == name)
     }
 
+    /// bpe-openai's tokenizer for the encodings it serves. Neither normalises (nfc is off
+    /// for both), so splitting the raw text is exactly what its own `count`/`encode` do.
+    fn bpe_tokenizer(self) -> Option<&'static bpe_openai::Tokenizer> {
+        match self {
+            Encoding::Cl100kBase => Some(bpe_openai::cl100k_base()),
+            Encoding::O200kBase => Some(bpe_openai::o200k_base()),
+            _ => None,
+        }
+    }
+
     /// Number of tokens tiktoken's `encode_ordinary` produces for `text`.
     pub fn count(self, text: &str) -> usize {
-        match self {
-            Encoding::Cl100kBase => bpe_openai::cl100k_base().count(text),
-            Encoding::O200kBase => bpe_openai::o200k_base().count(text),
-            Encoding::P50kBase => tiktoken_rs::p50k_base_singleton().encode_ordinary(text).len(),
-            Encoding::R50kBase => tiktoken_rs::r50k_base_singleton().encode_ordinary(text).len(),
+        match self.bpe_tokenizer() {
+            Some(tok) => tok
+                .split(text)
+                .map(|piece| pieces::count(self, piece, || tok.bpe.count(piece.as_bytes())))
+                .sum(),
+            None => self.encode(text).len(),
         }
     }
 
     pub fn encode(self, text: &str) -> Vec<u32> {
         match self {
-            Encoding::Cl100kBase => bpe_openai::cl100k_base().encode(text),
-            Encoding::O200kBase => bpe_openai::o200k_base().encode(text),
             Encoding::P50kBase => tiktoken_rs::p50k_base_singleton().encode_ordinary(text),
             Encoding::R50kBase => tiktoken_rs::r50k_base_singleton().encode_ordinary(text),
+            _ => {
+                let tok = self.bpe_tokenizer().expect("bpe-openai serves this encoding");
+                let mut out = Vec::with_capacity(text.len() / 3);
+                for piece in tok.split(text) {
+                    pieces::encode(self, piece, &mut out, || tok.bpe.encode_via_backtracking(piece.as_bytes()));
+                }
+                out
+            }
         }
     }
 
@@ -100,6 +118,67 @@ impl Encoding {
             _ => &[],
         };
         table.iter().find(|(i, _)| *i == id).map(|(_, s)| *s)
+    }
+}
+
+/// Memo of pre-tokenizer pieces (words, mostly): in real text the same pieces recur over
+/// and over, and a hash lookup is cheaper than running the BPE on them again. Bounded: a
+/// full memo is cleared and refills with what is hot. Pieces are encoded independently
+/// of each other, so remembering them cannot change a result.
+mod pieces {
+    use super::Encoding;
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    const MAX_PIECE_BYTES: usize = 24;
+    const MAX_ENTRIES: usize = 1 << 17;
+
+    #[derive(Default)]
+    struct Memo {
+        counts: HashMap<Box<str>, u32>,
+        tokens: HashMap<Box<str>, Box<[u32]>>,
+    }
+
+    thread_local! {
+        static MEMO: RefCell<[Memo; 2]> = RefCell::new(Default::default());
+    }
+
+    pub fn count(e: Encoding, piece: &str, compute: impl FnOnce() -> usize) -> usize {
+        if piece.len() > MAX_PIECE_BYTES {
+            return compute();
+        }
+        MEMO.with(|m| {
+            let memo = &mut m.borrow_mut()[e as usize];
+            if let Some(n) = memo.counts.get(piece) {
+                return *n as usize;
+            }
+            let n = compute();
+            if memo.counts.len() >= MAX_ENTRIES {
+                memo.counts.clear();
+            }
+            memo.counts.insert(piece.into(), n as u32);
+            n
+        })
+    }
+
+    pub fn encode(e: Encoding, piece: &str, out: &mut Vec<u32>, compute: impl FnOnce() -> Vec<u32>) {
+        if piece.len() > MAX_PIECE_BYTES {
+            out.extend(compute());
+            return;
+        }
+        MEMO.with(|m| {
+            let memo = &mut m.borrow_mut()[e as usize];
+            if let Some(t) = memo.tokens.get(piece) {
+                out.extend_from_slice(t);
+                return;
+            }
+            let t = compute();
+            out.extend_from_slice(&t);
+            if memo.tokens.len() >= MAX_ENTRIES {
+                memo.tokens.clear();
+            }
+            memo.tokens.insert(piece.into(), t.into_boxed_slice());
+        })
     }
 }
 
@@ -199,4 +278,38 @@ pub fn encoding_for_model(model: &str) -> Encoding {
         .find(|(p, _)| model.starts_with(p))
         .map(|(_, e)| *e)
         .unwrap_or(Encoding::Cl100kBase)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memoised_pieces_give_the_same_tokens() {
+        let text = "the cat and the hat and the bat, 12345 the end.\n\n  ";
+        for e in [Encoding::Cl100kBase, Encoding::O200kBase] {
+            let tok = e.bpe_tokenizer().unwrap();
+            let first = e.encode(text);
+            assert_eq!(first, tok.encode(text));
+            assert_eq!(e.encode(text), first); // second time from the memo
+            assert_eq!(e.count(text), tok.count(text));
+            assert_eq!(e.count(text), first.len());
+        }
+    }
+
+    #[test]
+    fn packing_round_trips() {
+        let ids = vec![0, 1, 255, 256, 100257, 199999, u32::MAX];
+        assert_eq!(unpack_tokens(&pack_tokens(&ids)).unwrap(), ids);
+        assert!(unpack_tokens("abc").is_none());
+        assert!(unpack_tokens("\u{100}\0\0\0").is_none());
+    }
+
+    #[test]
+    fn decode_renders_special_ids_and_rejects_unknown_ones() {
+        let e = Encoding::Cl100kBase;
+        assert_eq!(e.decode(&[100257]).as_deref(), Some("<|endoftext|>"));
+        assert_eq!(e.decode(&[100256]), None);
+        assert_eq!(e.decode(&e.encode("héllo wörld")).as_deref(), Some("héllo wörld"));
+    }
 }

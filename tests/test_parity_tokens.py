@@ -291,18 +291,22 @@ def test_encode_matches_stock(stock, served_share, model, text):
 token_ids = st.one_of(
     st.integers(min_value=0, max_value=100255),
     st.sampled_from([100256, 100257, 100258, 100259, 100260, 100261, 100276, 100277, 199999, -1, 2**32]),
+    st.booleans(),
+    st.sampled_from([1.0, "7", None]),
 )
 
 
 @settings(PARITY, max_examples=1500)
 @given(model=st.sampled_from(MODELS), tokens=st.lists(token_ids, max_size=40), from_text=texts)
 def test_decode_matches_stock(stock, served_share, model, tokens, from_text):
+    """The component's decode (not installed by default: litellm is faster, see tokens.py)."""
     served_share["decode"] = 0.5
-    assert outcome(litellm.decode, model=model, tokens=tokens) == outcome(stock.decode, model=model, tokens=tokens)
+    assert outcome(fast_litellm.tokens.decode, model=model, tokens=tokens) == outcome(
+        stock.decode, model=model, tokens=tokens)
     real = stock.encode(model=model, text=from_text)
     # any slice of a real encoding, including ones that cut a UTF-8 sequence in half
     for cut in (real, real[1:], real[:-1]):
-        assert litellm.decode(model=model, tokens=cut) == stock.decode(model=model, tokens=cut)
+        assert fast_litellm.tokens.decode(model=model, tokens=cut) == stock.decode(model=model, tokens=cut)
 
 
 @settings(PARITY, max_examples=500)

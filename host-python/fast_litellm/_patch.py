@@ -78,9 +78,10 @@ def _targets() -> list[Target]:
                "messages_reach_token_count"),
         Target("litellm.utils", "encode", tokens.encode, "encode"),
         Target("litellm", "encode", tokens.encode, "encode"),
+    ] + ([
         Target("litellm.utils", "decode", tokens.decode, "decode"),
         Target("litellm", "decode", tokens.decode, "decode"),
-    ]
+    ] if tokens.SERVE_DECODE else [])
 
 
 TARGETS: list[Target] = []
