@@ -79,10 +79,16 @@ _plans: dict[Any, _Plan] = {}
 _plans_epoch: tuple = ()
 
 
-def _litellm() -> Any:
-    import litellm
+_litellm_module: Any = None
 
-    return litellm
+
+def _litellm() -> Any:
+    global _litellm_module
+    if _litellm_module is None:
+        import litellm
+
+        _litellm_module = litellm
+    return _litellm_module
 
 
 def _litellm_epoch() -> tuple:
