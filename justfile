@@ -33,6 +33,8 @@ build: setup
     cd "{{root}}" && cargo build --release --target wasm32-wasip2
     mkdir -p "$(dirname "{{packaged}}")"
     cp "{{wasm}}" "{{packaged}}"
+    # digest and size, so a warm import finds its compiled cache without hashing 50 MB
+    echo "$(sha256sum "{{packaged}}" | cut -d' ' -f1) $(stat -c %s "{{packaged}}")" > "{{packaged}}.sha256"
 
 # dist/fast_litellm-*.whl: pure Python plus the component (py3-none-any)
 wheel: build

@@ -50,12 +50,24 @@ def _wasmtime_version() -> str:
     return version("wasmtime")
 
 
+def component_digest(path: Path) -> str:
+    """sha256 of the component. `just build` records it beside the file (`.sha256`, with
+    the size) so a warm import does not read and hash 50 MB; other files are hashed."""
+    sidecar = path.with_name(path.name + ".sha256")
+    try:
+        digest, size = sidecar.read_text().split()
+        if int(size) == path.stat().st_size and len(digest) == 64:
+            return digest
+    except (OSError, ValueError):
+        pass
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def _load_compiled(engine: Any, path: Path) -> tuple[Any, dict]:
     """Compile `path`, or load the cached compiled form; returns (component, cache info)."""
     from wasmtime.component import Component
 
-    wasm = path.read_bytes()
-    key = f"{_wasmtime_version()}-{hashlib.sha256(wasm).hexdigest()[:24]}"
+    key = f"{_wasmtime_version()}-{component_digest(path)[:24]}"
     cached = cache_dir() / f"{key}.cwasm"
     info = {"cache_file": str(cached), "cache_hit": False, "cache_error": None}
     if cached.is_file():
@@ -66,7 +78,7 @@ def _load_compiled(engine: Any, path: Path) -> tuple[Any, dict]:
         except Exception as exc:  # truncated or foreign file: rebuild it
             info["cache_error"] = f"unreadable cache file, recompiled: {exc}"
             log.warning("fast_litellm: %s", info["cache_error"])
-    component = Component(engine, wasm)
+    component = Component(engine, path.read_bytes())
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         tmp = cached.with_suffix(f".tmp{os.getpid()}")
