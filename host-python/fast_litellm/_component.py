@@ -51,9 +51,12 @@ def _wasmtime_version() -> str:
 
 
 def component_digest(path: Path) -> str:
-    """sha256 of the component. `just build` records it beside the file (`.sha256`, with
-    the size) so a warm import does not read and hash 50 MB; other files are hashed."""
+    """sha256 of the component. `just build` records it beside the bundled file (`.sha256`,
+    with the size) so a warm import does not read and hash 50 MB. Only the bundled file
+    is trusted with a record; a FAST_LITELLM_COMPONENT build is always hashed."""
     sidecar = path.with_name(path.name + ".sha256")
+    if path != BUNDLED:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
     try:
         digest, size = sidecar.read_text().split()
         if int(size) == path.stat().st_size and len(digest) == 64:

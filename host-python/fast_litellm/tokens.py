@@ -177,7 +177,7 @@ def token_counter(
     args = (model, custom_tokenizer, text, messages, count_response_tokens, tools, tool_choice,
             use_default_image_token_count, default_token_count)
     result = _serve_token_counter(*args)
-    if type(result) is str:  # a reason: litellm's own code answers (or raises)
+    if isinstance(result, str):  # a reason (str or HandOff): litellm answers or raises
         return _hand_off("token_counter", result, *args)
     STATS.served("token_counter")
     return result
@@ -246,7 +246,7 @@ def messages_reach_token_count(model, messages, threshold, tools=None, use_defau
     the threshold; that only matters for requests it would raise on, which go back to it."""
     args = (model, messages, threshold, tools, use_default_image_token_count)
     result = _serve_messages_reach(*args)
-    if type(result) is str:
+    if isinstance(result, str):  # a reason (str or HandOff)
         return _hand_off("messages_reach_token_count", result, *args)
     STATS.served("messages_reach_token_count")
     return result >= threshold
@@ -285,7 +285,7 @@ def encode(model="", text="", custom_tokenizer=None):
         result = _default_encoding_plan(model) or (None if type(text) is str else "unexpected_input")
         if result is None:
             result = _call("encode", COMPONENT.encode, 0, text)
-    if type(result) is str:
+    if isinstance(result, str):  # a reason (str or HandOff)
         return _hand_off("encode", result, *args)
     STATS.served("encode")
     return result
