@@ -4,7 +4,7 @@
 
 use crate::encodings::Encoding;
 use std::cell::RefCell;
-use std::collections::HashMap;
+use hashbrown::HashMap; // foldhash: several times cheaper than SipHash for short keys
 
 /// litellm's tunables that change counts; defaults are litellm's defaults.
 #[derive(Clone, Copy, Debug)]
@@ -84,19 +84,31 @@ fn round_ratio(a: u128, b: u128, c: u128) -> u64 {
     (q + u128::from(up)) as u64
 }
 
-/// Strings up to this many bytes are remembered: roles, names and system prompts repeat
-/// on every request, and a hash lookup costs less than running the BPE on them.
-const MEMO_MAX_BYTES: usize = 256;
+/// Strings up to this many bytes are remembered: roles, names, system prompts and tool
+/// definitions repeat on every request, and hashing a string costs far less than running
+/// the BPE on it. Bounded by entries and by bytes held; a full memo is cleared.
+const MEMO_MAX_BYTES: usize = 8 * 1024;
 const MEMO_MAX_ENTRIES: usize = 1 << 16;
+const MEMO_MAX_TOTAL_BYTES: usize = 16 << 20;
 
 thread_local! {
     // One map per encoding, valid for the settings in force (see `forget_memo`).
-    static MEMO: RefCell<[HashMap<String, u64>; 4]> = RefCell::new(Default::default());
+    static MEMO: RefCell<Memo> = RefCell::new(Memo::default());
+}
+
+#[derive(Default)]
+struct Memo {
+    counts: [HashMap<Box<str>, u64>; 4],
+    bytes: usize,
 }
 
 /// Drop remembered counts; needed whenever the count settings change.
 pub fn forget_memo() {
-    MEMO.with(|memo| memo.borrow_mut().iter_mut().for_each(HashMap::clear));
+    MEMO.with(|memo| {
+        let mut memo = memo.borrow_mut();
+        memo.counts.iter_mut().for_each(HashMap::clear);
+        memo.bytes = 0;
+    });
 }
 
 /// Tokens in `text` exactly as litellm's count function reports them.
@@ -105,15 +117,19 @@ pub fn count_text(encoding: Encoding, text: &str, settings: &CountSettings) -> u
         return count_text_uncached(encoding, text, settings);
     }
     MEMO.with(|memo| {
-        let map = &mut memo.borrow_mut()[encoding as usize];
-        if let Some(n) = map.get(text) {
+        let memo = &mut *memo.borrow_mut();
+        if let Some(n) = memo.counts[encoding as usize].get(text) {
             return *n;
         }
         let n = count_text_uncached(encoding, text, settings);
-        if map.len() >= MEMO_MAX_ENTRIES {
-            map.clear(); // bounded memory; refills with what is hot
+        let full = memo.counts.iter().map(HashMap::len).sum::<usize>() >= MEMO_MAX_ENTRIES
+            || memo.bytes + text.len() > MEMO_MAX_TOTAL_BYTES;
+        if full {
+            memo.counts.iter_mut().for_each(HashMap::clear); // refills with what is hot
+            memo.bytes = 0;
         }
-        map.insert(text.to_owned(), n);
+        memo.bytes += text.len();
+        memo.counts[encoding as usize].insert(text.into(), n);
         n
     })
 }

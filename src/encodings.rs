@@ -128,7 +128,7 @@ impl Encoding {
 mod pieces {
     use super::Encoding;
     use std::cell::RefCell;
-    use std::collections::HashMap;
+    use hashbrown::HashMap; // foldhash: several times cheaper than SipHash for short keys
 
     const MAX_PIECE_BYTES: usize = 24;
     const MAX_ENTRIES: usize = 1 << 17;

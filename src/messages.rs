@@ -75,7 +75,7 @@ fn count_message(c: &Counter, message: &Json, per_message: i64, per_name: i64) -
     }
     let mut total = per_message;
     for (key, value) in members {
-        match (key.as_str(), value) {
+        match (key.as_ref(), value) {
             (_, Json::Null) => {}
             ("tool_calls", Json::Arr(calls)) => {
                 for call in calls {
@@ -100,7 +100,7 @@ fn count_message(c: &Counter, message: &Json, per_message: i64, per_name: i64) -
 }
 
 /// A member of a dict-like value, requiring the whole value to be a clean object.
-fn clean_get<'j>(value: &'j Json, key: &str) -> Option<&'j Json> {
+fn clean_get<'j, 'a>(value: &'j Json<'a>, key: &str) -> Option<&'j Json<'a>> {
     if value.is_clean_object() {
         value.get(key)
     } else {
@@ -121,7 +121,7 @@ fn count_arguments(c: &Counter, function: &Json) -> Counted {
 }
 
 /// An optional string member: absent counts as "", anything but a string is not served.
-fn optional_str<'j>(block: &'j Json, key: &str) -> Result<&'j str, Fallback> {
+fn optional_str<'j>(block: &'j Json<'_>, key: &str) -> Result<&'j str, Fallback> {
     match block.get(key) {
         None => Ok(""),
         Some(Json::Str(s)) => Ok(s),
@@ -138,7 +138,7 @@ fn count_content_list(c: &Counter, blocks: &[Json]) -> Counted {
         }
         let kind = clean_get(block, "type").ok_or(Fallback::Raises)?;
         let Json::Str(kind) = kind else { return Err(Fallback::Raises) };
-        total += match kind.as_str() {
+        total += match kind.as_ref() {
             "text" => c.count(optional_str(block, "text")?),
             "image_url" => count_image_url(c, block.get("image_url"))?,
             "thinking" | "redacted_thinking" => c.count(optional_str(block, "thinking")?),
@@ -165,7 +165,7 @@ fn count_image_url(c: &Counter, image_url: Option<&Json>) -> Counted {
             }
             let detail = match obj.get("detail") {
                 None => "auto",
-                Some(Json::Str(d)) if ["low", "high", "auto"].contains(&d.as_str()) => d.as_str(),
+                Some(Json::Str(d)) if ["low", "high", "auto"].contains(&d.as_ref()) => d.as_ref(),
                 Some(_) => return Err(Fallback::Raises),
             };
             let url = obj.get("url").filter(|u| u.truthy()).ok_or(Fallback::Raises)?;
@@ -180,7 +180,7 @@ fn count_image_url(c: &Counter, image_url: Option<&Json>) -> Counted {
         _ => return Err(Fallback::Raises),
     };
     let data = match url {
-        Json::Str(s) => s.as_str(),
+        Json::Str(s) => s.as_ref(),
         // litellm ignores the value when it does not need to read the image.
         _ if c.use_default_image || detail != "high" => "",
         _ => return Err(Fallback::Raises),
@@ -262,7 +262,7 @@ pub fn format_function_definitions(tools: &[Json]) -> Formatted {
 }
 
 /// A value litellm puts in an f-string after a truthiness check; only strings are served.
-fn truthy_str(value: Option<&Json>) -> Result<Option<&str>, Fallback> {
+fn truthy_str<'j>(value: Option<&'j Json<'_>>) -> Result<Option<&'j str>, Fallback> {
     match value {
         Some(v) if v.truthy() => v.as_str().map(Some).ok_or(Fallback::Raises),
         _ => Ok(None),
@@ -327,8 +327,8 @@ fn format_object_parameters(parameters: &Json, indent: usize) -> Formatted {
         }
         let required_here = match required {
             r if !r.truthy() => false,
-            Json::Arr(items) => items.iter().any(|i| i.as_str() == Some(key)),
-            Json::Str(s) => s.contains(key.as_str()),
+            Json::Arr(items) => items.iter().any(|i| i.as_str() == Some(key.as_ref())),
+            Json::Str(s) => s.contains(key.as_ref()),
             Json::Obj(m) => m.iter().any(|(k, _)| k == key),
             _ => return Err(Fallback::Raises),
         };
