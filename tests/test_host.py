@@ -368,7 +368,9 @@ def test_input_litellm_raises_on_is_handed_off_once(stock, monkeypatch, kwargs):
 
 # Installed unconditionally; litellm.decode / litellm.utils.decode join them while
 # tokens.SERVE_DECODE is on (decode is left to litellm while it is faster there).
-_CORE_LABELS = {
+# the public token_counter names held litellm's wrapper (litellm.utils.token_counter)
+_WRAPPER_LABELS = {"litellm.utils.token_counter", "litellm.token_counter"}
+_CORE_LABELS = _WRAPPER_LABELS | {
     "litellm._lazy_imports._token_counter_new_func",
     "litellm.litellm_core_utils.token_counter.token_counter",
     "litellm.compression.compress.token_counter",
@@ -424,12 +426,14 @@ def test_remove_restores_exact_originals_and_apply_reinstalls(stock):
     labels = {t.label: t.operation for t in _patch.TARGETS}
     assert _CORE_LABELS <= set(labels)
     originals = dict(tokens.ORIGINALS)
+    wrapper = next(t.original for t in _patch.TARGETS if t.label == "litellm.utils.token_counter")
+    assert wrapper.__module__ == "litellm.utils" and wrapper is not originals["token_counter"]
     kwargs = {"model": "gpt-4o", "messages": [{"role": "user", "content": "restore me"}]}
     expected = stock.token_counter(**kwargs)
     try:
         assert fast_litellm.remove_acceleration() is True
         for label, op in labels.items():
-            assert _live(label) is originals[op], label
+            assert _live(label) is (wrapper if label in _WRAPPER_LABELS else originals[op]), label
         assert litellm.encode is stock.encode is litellm.utils.encode
         assert litellm.decode is stock.decode is litellm.utils.decode
         assert litellm._lazy_imports._token_counter_new_func is stock.token_counter

@@ -26,6 +26,8 @@ class Target:
     name: str
     replacement: Callable[..., Any]
     operation: str  # the key of tokens.ORIGINALS this target's original serves
+    # the litellm object expected there, when it is not ORIGINALS[operation] itself
+    expected: Callable[..., Any] | None = None
     original: Any = _MISSING
     had_attribute: bool = True
     problem: str | None = None
@@ -66,7 +68,14 @@ _REQUIRED_INTERNALS = [
 
 def _targets() -> list[Target]:
     tc, mr = tokens.token_counter, tokens.messages_reach_token_count
+    import litellm.utils
+
+    wrapper = litellm.utils.token_counter  # checks disable_token_counter, then the funnel
     return [
+        # The public entry points: served directly, saving the wrapper's extra call (ours
+        # makes the same disable_token_counter check before anything else).
+        Target("litellm.utils", "token_counter", tc, "token_counter", expected=wrapper),
+        Target("litellm", "token_counter", tc, "token_counter", expected=wrapper),
         # The funnel nearly every caller goes through (litellm.token_counter included).
         Target("litellm._lazy_imports", "_token_counter_new_func", tc, "token_counter"),
         Target("litellm.litellm_core_utils.token_counter", "token_counter", tc, "token_counter"),
@@ -151,7 +160,7 @@ def apply() -> bool:
                 target.problem = f"module not importable: {type(exc).__name__}"
                 continue
             current = module.__dict__.get(target.name, _MISSING)
-            expected = tokens.ORIGINALS[target.operation]
+            expected = target.expected or tokens.ORIGINALS[target.operation]
             if target.module == "litellm" and current is _MISSING:
                 # resolved lazily by litellm.__getattr__; pinning ours makes it the answer
                 target.had_attribute = False

@@ -63,7 +63,6 @@ _REASONS = {
     -4: "image_needs_download",
     -5: "tools_not_modelled",
 }
-_TUPLE_SENSITIVE_KEYS = ("content", "tool_calls", "search_results")
 
 
 class _Plan:
@@ -148,19 +147,27 @@ def _messages_for_component(messages: Any) -> list | None:
     """The messages as litellm would walk them, or None if only litellm can tell."""
     if type(messages) is not list and type(messages) is not tuple:
         return None
-    if not all(type(m) is dict for m in messages):
-        from litellm.utils import convert_list_message_to_dict
-
-        try:  # pydantic Message objects: litellm's own conversion
-            messages = convert_list_message_to_dict(messages)
-        except Exception:
-            return None
     for m in messages:
-        for key in _TUPLE_SENSITIVE_KEYS:
-            # litellm tests isinstance(value, list) here; JSON would turn a tuple into one.
-            if type(m.get(key)) is tuple:
-                return None
+        if type(m) is not dict:
+            return _converted_messages(messages)
+        # litellm tests isinstance(value, list) on these; JSON would turn a tuple into one.
+        if type(m.get("content")) is tuple or type(m.get("tool_calls")) is tuple or type(
+                m.get("search_results")) is tuple:
+            return None
     return messages
+
+
+def _converted_messages(messages: Any) -> list | None:
+    """Pydantic Message objects, converted by litellm's own function as it would."""
+    from litellm.utils import convert_list_message_to_dict
+
+    try:
+        converted = convert_list_message_to_dict(messages)
+    except Exception:
+        return None
+    if any(type(m) is not dict for m in converted):
+        return None
+    return _messages_for_component(converted)
 
 
 def token_counter(
