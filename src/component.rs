@@ -2,6 +2,7 @@
 
 use crate::count::{count_text, forget_memo, CountSettings};
 use crate::encodings::{self, Encoding};
+use crate::json::Json;
 use crate::messages::count_request;
 use std::cell::Cell;
 
@@ -70,6 +71,17 @@ impl Guest for Component {
     fn count_texts(encoding: wit::Encoding, texts: Vec<String>) -> Vec<u64> {
         let s = settings();
         texts.iter().map(|t| count_text(encoding.into(), t, &s)).collect()
+    }
+
+    fn count_texts_packed(encoding: wit::Encoding, texts: String) -> Option<String> {
+        let Json::Arr(items) = Json::parse(&texts)? else { return None };
+        let s = settings();
+        let mut counts = Vec::with_capacity(items.len());
+        for item in &items {
+            let n = count_text(encoding.into(), item.as_str()?, &s);
+            counts.push(u32::try_from(n).ok()?);
+        }
+        Some(encodings::pack_tokens(&counts))
     }
 
     fn encode(encoding: wit::Encoding, text: String) -> Vec<u32> {

@@ -122,6 +122,8 @@ class _Instance:
         self.count_text = [_invoke.bind(count_text, store, (E(e), S), "u64") for e in _WIT_ENCODINGS]
         self.encode = [_invoke.bind(encode, store, (E(e), S), "string") for e in _WIT_ENCODINGS]
         self.decode = [_invoke.bind(decode, store, (E(e), S), "option-string") for e in _WIT_ENCODINGS]
+        count_texts = func("count-texts-packed")
+        self.count_texts = [_invoke.bind(count_texts, store, (E(e), S), "option-string") for e in _WIT_ENCODINGS]
         self.count_request = _invoke.bind(func("count-request"), store, (S,), "s64")
 
 
@@ -212,8 +214,14 @@ class Component:
     def decode(self, encoding: int, tokens: array.array) -> str | None:
         return self.call("decode", encoding, tokens.tobytes().decode("latin-1"))
 
-    def count_texts(self, encoding: int, texts: list[str]) -> list[int]:
-        return self.call_plain("count-texts", _WIT_ENCODINGS[encoding], texts)
+    def count_texts(self, encoding: int, texts: list[str]) -> list[int] | None:
+        """Counts for `texts` (strs) in one call; None if they are not all plain strings."""
+        import json
+
+        packed = self.call("count_texts", encoding, json.dumps(texts, ensure_ascii=False))
+        if packed is None:
+            return None
+        return array.array("I", packed.encode("latin-1")).tolist()
 
 
 COMPONENT = Component()

@@ -9,7 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from ._component import COMPONENT
+from ._stats import STATS
 from . import tokens
+
+
+def _litellm_disabled() -> bool:
+    import litellm
+
+    return litellm.disable_token_counter is True
 
 
 class SimpleTokenCounter:
@@ -31,11 +38,14 @@ class SimpleTokenCounter:
         if not isinstance(texts, (list, tuple)) or not all(isinstance(t, str) for t in texts):
             raise ValueError("texts must be a list of str")
         plan = tokens.plan_for(model)
-        if plan.reason is None and texts:
+        if plan.reason is None and texts and not _litellm_disabled():
             try:
-                return COMPONENT.count_texts(plan.encoding, [str(t) for t in texts])
-            except Exception:
-                pass  # counted in stats; litellm serves below
+                counts = COMPONENT.count_texts(plan.encoding, list(texts))
+            except Exception:  # a trap (counted) or text that is not UTF-8: one by one below
+                counts = None
+            if counts is not None:
+                STATS.served("count_tokens_batch")
+                return counts
         return [tokens.token_counter(model=model, text=t) for t in texts]
 
     def estimate_cost(self, input_tokens: int, output_tokens: int, model: str = "gpt-3.5-turbo") -> float:
