@@ -50,7 +50,14 @@ os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # no network: litellm's bun
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 COMMAND = ".venv/bin/python benches/bench_tokens.py"
-TARGET_RATIO = 3.0
+# The foundation issue's targets: short chats at least 3x cheaper, no row slower than stock.
+SHORT_CHAT_TARGET = 3.0
+FLOOR_RATIO = 1.0
+SHORT_CHAT_ROWS = {"chat_short_gpt35", "chat_short_gpt4o"}
+
+
+def target_for(key: str) -> float:
+    return SHORT_CHAT_TARGET if key in SHORT_CHAT_ROWS else FLOOR_RATIO
 
 
 class BenchError(SystemExit):
@@ -776,8 +783,9 @@ def main(argv: list[str] | None = None) -> int:
             flag = "  not patched (litellm's own)"
             unpatched.append(row.label)
         else:
-            flag = "" if ratio >= TARGET_RATIO else "  < 3x"
-            if ratio < TARGET_RATIO:
+            target = target_for(row.key)
+            flag = "" if ratio >= target else f"  BELOW TARGET {target:.0f}x"
+            if ratio < target:
                 below.append(row.label)
         lines.append(f"{row.label:<58} {fmt_us(s_us):>11} {fmt_us(a_us):>11} {ratio:>6.1f}x{flag}")
         results.append({
@@ -816,7 +824,7 @@ def main(argv: list[str] | None = None) -> int:
     print("fast_litellm.get_performance_stats() over the timed rounds (accelerated phases, warm-up calls included):")
     print(json.dumps(perf_stats, indent=2))
     if below:
-        print(f"\nrows below the {TARGET_RATIO:.0f}x target: " + "; ".join(below))
+        print("\nrows below their target (short chats 3x, every row 1x): " + "; ".join(below))
     for row in rows:
         if not row.patched:
             print(f"\n{row.label}: {row.note}")
@@ -846,7 +854,7 @@ def main(argv: list[str] | None = None) -> int:
         "performance_stats_accelerated_timing": perf_stats,
         "rows_below_target": below,
         "rows_not_patched": unpatched,
-        "target_ratio": TARGET_RATIO,
+        "targets": {"short_chat_rows": SHORT_CHAT_TARGET, "every_row": FLOOR_RATIO},
         "load_average_at_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "timing_seconds": timing_s,
         "total_seconds": total_s,
