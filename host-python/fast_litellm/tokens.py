@@ -181,11 +181,12 @@ def token_counter(
     use_default_image_token_count=False,
     default_token_count=None,
 ):
-    args = (model, custom_tokenizer, text, messages, count_response_tokens, tools, tool_choice,
-            use_default_image_token_count, default_token_count)
-    result = _serve_token_counter(*args)
+    result = _serve_token_counter(model, custom_tokenizer, text, messages, count_response_tokens, tools,
+                                  tool_choice, use_default_image_token_count, default_token_count)
     if isinstance(result, str):  # a reason (str or HandOff): litellm answers or raises
-        return _hand_off("token_counter", result, *args)
+        STATS.handed_off("token_counter", result)
+        return ORIGINALS["token_counter"](model, custom_tokenizer, text, messages, count_response_tokens, tools,
+                                          tool_choice, use_default_image_token_count, default_token_count)
     STATS.served("token_counter")
     return result
 
