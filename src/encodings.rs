@@ -196,9 +196,22 @@ pub fn pack_tokens(tokens: &[u32]) -> String {
 
 /// Inverse of `pack_tokens`; None if the string is not a whole number of packed ids.
 pub fn unpack_tokens(packed: &str) -> Option<Vec<u32>> {
-    let mut bytes = Vec::with_capacity(packed.len());
-    for c in packed.chars() {
-        bytes.push(u8::try_from(u32::from(c)).ok()?);
+    // Chars U+0000..U+00FF are one UTF-8 byte (< 0x80) or two (0xC2/0xC3 + continuation):
+    // decode those directly instead of going through `chars()`.
+    let utf8 = packed.as_bytes();
+    let mut bytes = Vec::with_capacity(utf8.len());
+    let mut i = 0;
+    while i < utf8.len() {
+        let b = utf8[i];
+        if b < 0x80 {
+            bytes.push(b);
+            i += 1;
+        } else if b == 0xC2 || b == 0xC3 {
+            bytes.push(((b & 0x1F) << 6) | (utf8[i + 1] & 0x3F));
+            i += 2; // a &str never ends inside a char
+        } else {
+            return None; // a char above U+00FF
+        }
     }
     if bytes.len() % 4 != 0 {
         return None;
@@ -303,6 +316,9 @@ mod tests {
         assert_eq!(unpack_tokens(&pack_tokens(&ids)).unwrap(), ids);
         assert!(unpack_tokens("abc").is_none());
         assert!(unpack_tokens("\u{100}\0\0\0").is_none());
+        let every_byte: String = (0u8..=255).map(char::from).collect();
+        let ids = unpack_tokens(&every_byte).unwrap();
+        assert_eq!(pack_tokens(&ids), every_byte);
     }
 
     #[test]
