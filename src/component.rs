@@ -8,10 +8,18 @@ use std::cell::Cell;
 
 wit_bindgen::generate!({ path: "wit", world: "fast-litellm" });
 
+use crate::control::{self, Breaker, BreakerSettings, Control, Route};
+use exports::fast_litellm::component::control as wit_control;
 use exports::fast_litellm::component::tokenizer::{self as wit, Guest};
+use std::cell::RefCell;
 
 thread_local! {
     static SETTINGS: Cell<CountSettings> = Cell::new(CountSettings::default());
+    static CONTROL: RefCell<Control> = RefCell::new(Control::default());
+}
+
+fn with_control<T>(f: impl FnOnce(&mut Control) -> T) -> T {
+    CONTROL.with(|c| f(&mut c.borrow_mut()))
 }
 
 fn settings() -> CountSettings {
@@ -105,6 +113,69 @@ impl Guest for Component {
             Ok(n) => n,
             Err(reason) => reason as i64,
         }
+    }
+}
+
+impl From<Breaker> for wit_control::BreakerState {
+    fn from(b: Breaker) -> Self {
+        match b {
+            Breaker::Closed => wit_control::BreakerState::Closed,
+            Breaker::Open => wit_control::BreakerState::Open,
+            Breaker::HalfOpen => wit_control::BreakerState::HalfOpen,
+        }
+    }
+}
+
+impl wit_control::Guest for Component {
+    fn set_state(feature: String, state: String) -> Result<(), String> {
+        with_control(|c| c.set_state(&feature, &state))
+    }
+
+    fn state(feature: String) -> String {
+        with_control(|c| c.state(&feature).render())
+    }
+
+    fn epoch() -> u64 {
+        with_control(|c| c.epoch())
+    }
+
+    fn bucket(request_id: String) -> u32 {
+        control::bucket(&request_id)
+    }
+
+    fn decide(feature: String, request_id: String, now_ms: u64) -> wit_control::Route {
+        match with_control(|c| c.decide(&feature, &request_id, now_ms)) {
+            Route::Accelerated => wit_control::Route::Accelerated,
+            Route::Stock => wit_control::Route::Stock,
+            Route::Shadow => wit_control::Route::Shadow,
+        }
+    }
+
+    fn set_breaker_settings(s: wit_control::BreakerSettings) {
+        with_control(|c| {
+            c.settings = BreakerSettings {
+                error_threshold: s.error_threshold.max(1),
+                window_ms: s.window_ms,
+                cool_off_ms: s.cool_off_ms,
+                probes_to_close: s.probes_to_close.max(1),
+            }
+        })
+    }
+
+    fn breaker(feature: String, now_ms: u64) -> wit_control::BreakerState {
+        with_control(|c| c.breaker(&feature, now_ms)).into()
+    }
+
+    fn record_outcome(feature: String, ok: bool, now_ms: u64) -> wit_control::BreakerState {
+        with_control(|c| c.record_outcome(&feature, ok, now_ms)).into()
+    }
+
+    fn error_counts(feature: String) -> (u64, u64) {
+        with_control(|c| c.error_counts(&feature))
+    }
+
+    fn reset_errors(feature: Option<String>) {
+        with_control(|c| c.reset_errors(feature.as_deref()))
     }
 }
 

@@ -2,6 +2,7 @@
 //! WebAssembly component (`component.rs`, wasm32 only) is a thin binding over it, the way
 //! openai/tiktoken keeps a small Rust core under thin per-language bindings.
 
+pub mod control;
 pub mod count;
 pub mod encodings;
 pub mod images;

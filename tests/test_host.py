@@ -188,6 +188,7 @@ def test_trap_is_served_by_litellm_and_instance_rebuilt(stock, monkeypatch, path
         expected = stock.messages_reach_token_count("gpt-4o", messages, 5)
 
     COMPONENT.load()
+    fast_litellm.reset_errors()
     instance = COMPONENT._instance
     instantiations = COMPONENT.instantiations
     calls: list = []
@@ -204,7 +205,11 @@ def test_trap_is_served_by_litellm_and_instance_rebuilt(stock, monkeypatch, path
     assert trapped["component_traps"] == before["component_traps"] + 1
     assert _handed(trapped, "component_error", op) == _handed(before, "component_error", op) + 1
     assert _served(trapped, op) == _served(before, op)
-    assert COMPONENT._instance is None  # the poisoned instance was dropped
+    # the poisoned instance was dropped; recording the error for the circuit breaker
+    # already built its replacement
+    assert COMPONENT._instance is not instance
+    assert COMPONENT.instantiations == instantiations + 1
+    assert fast_litellm.get_feature_status()["rust_token_counting"]["errors"] == 1
 
     assert call() == expected
     recovered = _stats()
@@ -462,8 +467,10 @@ def test_health_check_keys_and_status():
     assert set(health) == {
         "status", "rust_available", "fast_litellm_version", "component_path", "component_error",
         "compiled_cache", "litellm_version", "litellm_version_tested", "tested_litellm_range",
-        "unrecognised_litellm_internals", "patches",
+        "unrecognised_litellm_internals", "patches", "features", "configuration_warnings",
     }
+    assert health["features"]["rust_token_counting"]["state"] == "enabled"
+    assert health["configuration_warnings"] == []
     assert health["status"] == "accelerated"
     assert health["rust_available"] is True
     assert health["component_error"] is None

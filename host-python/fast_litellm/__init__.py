@@ -13,6 +13,7 @@ from importlib.metadata import PackageNotFoundError, version as _version
 
 from . import _patch
 from ._component import COMPONENT, ComponentUnavailable
+from ._flags import FLAGS
 from ._stats import STATS
 
 try:
@@ -31,6 +32,12 @@ __all__ = [
     "get_patch_status",
     "get_performance_stats",
     "reset_performance_stats",
+    "is_enabled",
+    "get_feature_status",
+    "set_feature_state",
+    "reset_errors",
+    "configure_breaker",
+    "get_shadow_mismatches",
 ]
 
 
@@ -72,6 +79,40 @@ def reset_performance_stats() -> None:
     STATS.reset()
 
 
+def is_enabled(feature: str, request_id: str | None = None) -> bool:
+    """Would a request (with this id) be served by the component right now? Rollout and
+    canary decisions hash the id exactly as the component does, in every process."""
+    return FLAGS.is_enabled(feature, request_id)
+
+
+def get_feature_status() -> dict:
+    """Per feature: state, where it came from, breaker state, errors, times opened."""
+    return FLAGS.status()
+
+
+def set_feature_state(feature: str, state: str) -> None:
+    """Set `enabled`, `disabled`, `shadow`, `rollout:N` or `canary:N` at run time (the
+    highest precedence). Raises ValueError naming a bad feature or state."""
+    FLAGS.set_state(feature, state)
+
+
+def reset_errors(feature: str | None = None) -> None:
+    """Forget recorded errors and close the breaker of one feature, or of all."""
+    FLAGS.reset_errors(feature)
+
+
+def configure_breaker(error_threshold: int = 10, window_s: float = 60.0, cool_off_s: float = 30.0,
+                      probes_to_close: int = 3) -> None:
+    """Errors within `window_s` that switch a feature to litellm for `cool_off_s`; then
+    `probes_to_close` successful half-open probes switch it back."""
+    FLAGS.configure_breaker(error_threshold, window_s, cool_off_s, probes_to_close)
+
+
+def get_shadow_mismatches() -> dict:
+    """Shadow mode: how many answers differed from litellm's, and the last 100 samples."""
+    return {"count": FLAGS.mismatch_count, "samples": list(FLAGS.mismatches)}
+
+
 def health_check() -> dict:
     """What is on, what is off, and why."""
     try:
@@ -96,6 +137,8 @@ def health_check() -> dict:
         "tested_litellm_range": _versions.TESTED_RANGE,
         "unrecognised_litellm_internals": list(_patch.UNRECOGNISED),
         "patches": patches,
+        "features": FLAGS.status() if active else {},
+        "configuration_warnings": list(FLAGS.warnings),
     }
 
 

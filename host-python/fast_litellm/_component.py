@@ -22,6 +22,7 @@ from ._stats import STATS
 log = logging.getLogger("fast_litellm")
 
 INTERFACE = "fast-litellm:component/tokenizer@0.1.0"
+CONTROL_INTERFACE = "fast-litellm:component/control@0.1.0"
 ENCODINGS = ("cl100k_base", "o200k_base", "p50k_base", "r50k_base")
 _WIT_ENCODINGS = tuple(name.replace("_", "-") for name in ENCODINGS)
 BUNDLED = Path(__file__).parent / "component" / "fast_litellm.wasm"
@@ -115,6 +116,17 @@ class _Instance:
             return instance.get_func(store, index)
 
         self.func = func
+        control = instance.get_export_index(store, CONTROL_INTERFACE)
+        if control is None:
+            raise ComponentUnavailable(f"component does not export {CONTROL_INTERFACE}")
+
+        def control_func(name: str) -> Any:
+            index = instance.get_export_index(store, name, control)
+            if index is None:
+                raise ComponentUnavailable(f"component lacks {CONTROL_INTERFACE}#{name}")
+            return instance.get_func(store, index)
+
+        self.control_func = control_func
         if settings is not None:
             func("set-count-settings")(store, settings)
         S, E = _invoke.STRING, _invoke.Enum
@@ -140,6 +152,8 @@ class Component:
         self.load_error: str | None = None
         self.cache_info: dict = {}
         self.instantiations = 0
+        # called with each new instance (under the lock) to give it the host's state
+        self.on_instantiate: list[Callable[[_Instance], None]] = []
 
     def load(self) -> None:
         """Compile (or load from cache) and instantiate; raises ComponentUnavailable."""
@@ -159,7 +173,10 @@ class Component:
                     raise ComponentUnavailable(f"component file not found: {self.path}")
                 self._engine = wasmtime.Engine()
                 self._compiled, self.cache_info = _load_compiled(self._engine, self.path)
-            self._instance = _Instance(self._engine, self._compiled, self._settings)
+            instance = _Instance(self._engine, self._compiled, self._settings)
+            for hook in self.on_instantiate:
+                hook(instance)
+            self._instance = instance
             self.instantiations += 1
         except Exception as exc:
             self.load_error = f"{type(exc).__name__}: {exc}"
@@ -194,6 +211,17 @@ class Component:
             instance = self._ensure_instance()
             try:
                 return instance.func(name)(instance.store, *args)
+            except Exception:
+                self._instance = None
+                STATS.record_trap()
+                raise
+
+    def control(self, name: str, *args: Any) -> Any:
+        """A call into the `control` interface (flags, breakers): cold path, generic API."""
+        with self._lock:
+            instance = self._ensure_instance()
+            try:
+                return instance.control_func(name)(instance.store, *args)
             except Exception:
                 self._instance = None
                 STATS.record_trap()

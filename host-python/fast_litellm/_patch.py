@@ -132,6 +132,7 @@ def _check_internals(originals: dict[str, Callable[..., Any]]) -> list[str]:
 def apply() -> bool:
     """Install every recognised target; True if at least the main funnel is live."""
     from ._component import COMPONENT, ComponentUnavailable
+    from ._flags import FLAGS
     from ._settings import push_litellm_settings
 
     with _lock:
@@ -148,6 +149,7 @@ def apply() -> bool:
         try:
             COMPONENT.load()
             push_litellm_settings()
+            FLAGS.install()
         except ComponentUnavailable:
             return False
         for op, fn in originals.items():

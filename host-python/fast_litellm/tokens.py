@@ -16,7 +16,10 @@ import logging
 from typing import Any, Callable
 
 from ._component import COMPONENT, ENCODINGS, ComponentUnavailable
+from ._flags import FLAGS, SHADOW
 from ._stats import STATS
+
+FEATURE = "rust_token_counting"
 
 log = logging.getLogger("fast_litellm")
 
@@ -138,11 +141,6 @@ def plan_for(model: Any) -> _Plan:
     return plan
 
 
-def _hand_off(operation: str, reason: str, *args: Any) -> Any:
-    STATS.handed_off(operation, reason)
-    return ORIGINALS[operation](*args)
-
-
 def _messages_for_component(messages: Any) -> list | None:
     """The messages as litellm would walk them, or None if only litellm can tell."""
     if type(messages) is not list and type(messages) is not tuple:
@@ -181,14 +179,48 @@ def token_counter(
     use_default_image_token_count=False,
     default_token_count=None,
 ):
-    result = _serve_token_counter(model, custom_tokenizer, text, messages, count_response_tokens, tools,
-                                  tool_choice, use_default_image_token_count, default_token_count)
-    if isinstance(result, str):  # a reason (str or HandOff): litellm answers or raises
-        STATS.handed_off("token_counter", result)
-        return ORIGINALS["token_counter"](model, custom_tokenizer, text, messages, count_response_tokens, tools,
-                                          tool_choice, use_default_image_token_count, default_token_count)
-    STATS.served("token_counter")
+    args = (model, custom_tokenizer, text, messages, count_response_tokens, tools, tool_choice,
+            use_default_image_token_count, default_token_count)
+    route = FLAGS.route(FEATURE)
+    result = route if isinstance(route, str) else _serve_token_counter(*args)
+    return _finish("token_counter", route, result, args)
+
+
+def _finish(operation: str, route: int | str, result: Any, args: tuple) -> Any:
+    """Serve `result`, or hand the call to litellm; shadow mode compares the two."""
+    if type(result) is HandOff and result == "component_error":
+        FLAGS.record(FEATURE, ok=False)
+    # a reason: any str, except decode's served text (its reasons are HandOffs)
+    if isinstance(result, str) and (operation != "decode" or type(result) is HandOff):
+        STATS.handed_off(operation, str(result))
+        return ORIGINALS[operation](*args)
+    if route == SHADOW:
+        return _shadow(operation, result, args)
+    FLAGS.record(FEATURE, ok=True)  # crosses into the component only while half-open
+    STATS.served(operation)
     return result
+
+
+def _shadow(operation: str, accelerated: Any, args: tuple) -> Any:
+    """Serve litellm's answer; record the component's when it differs."""
+    STATS.handed_off(operation, "shadow")
+    try:
+        expected = ORIGINALS[operation](*args)
+    except Exception as exc:
+        FLAGS.record_mismatch(FEATURE, _sample(operation, args), accelerated, exc)
+        raise
+    if expected != accelerated:
+        FLAGS.record_mismatch(FEATURE, _sample(operation, args), accelerated, expected)
+    else:
+        FLAGS.record(FEATURE, ok=True)
+    return expected
+
+
+def _sample(operation: str, args: tuple) -> str:
+    try:
+        return f"{operation}{args!r}"
+    except Exception:  # a repr that fails must not break the call
+        return f"{operation}(<unrepresentable input>)"
 
 
 def _serve_token_counter(model, custom_tokenizer, text, messages, count_response_tokens, tools, tool_choice,
@@ -253,11 +285,11 @@ def messages_reach_token_count(model, messages, threshold, tools=None, use_defau
     """`token_counter(...) >= threshold`. litellm stops at the first message that crosses
     the threshold; that only matters for requests it would raise on, which go back to it."""
     args = (model, messages, threshold, tools, use_default_image_token_count)
-    result = _serve_messages_reach(*args)
-    if isinstance(result, str):  # a reason (str or HandOff)
-        return _hand_off("messages_reach_token_count", result, *args)
-    STATS.served("messages_reach_token_count")
-    return result >= threshold
+    route = FLAGS.route(FEATURE)
+    result = route if isinstance(route, str) else _serve_messages_reach(*args)
+    if not isinstance(result, str):
+        result = result >= threshold
+    return _finish("messages_reach_token_count", route, result, args)
 
 
 def _serve_messages_reach(model, messages, threshold, tools, use_default_image_token_count) -> int | str:
@@ -287,16 +319,16 @@ def _default_encoding_plan(model: Any) -> str | None:
 
 def encode(model="", text="", custom_tokenizer=None):
     args = (model, text, custom_tokenizer)
-    if custom_tokenizer is not None:
-        result: Any = "custom_tokenizer"
+    route = FLAGS.route(FEATURE)
+    if isinstance(route, str):
+        result: Any = route
+    elif custom_tokenizer is not None:
+        result = "custom_tokenizer"
     else:
         result = _default_encoding_plan(model) or (None if type(text) is str else "unexpected_input")
         if result is None:
             result = _call("encode", COMPONENT.encode, 0, text)
-    if isinstance(result, str):  # a reason (str or HandOff)
-        return _hand_off("encode", result, *args)
-    STATS.served("encode")
-    return result
+    return _finish("encode", route, result, args)
 
 
 # Measured slower than litellm (tiktoken decodes 2,400 tokens in about 90 us; the packed
@@ -307,11 +339,9 @@ SERVE_DECODE = False
 
 def decode(model="", tokens=(), custom_tokenizer=None, skip_special_tokens=True):
     args = (model, tokens, custom_tokenizer, skip_special_tokens)
-    result = _serve_decode(model, tokens, custom_tokenizer)
-    if type(result) is HandOff:
-        return _hand_off("decode", result, *args)
-    STATS.served("decode")
-    return result
+    route = FLAGS.route(FEATURE)
+    result = HandOff(route) if isinstance(route, str) else _serve_decode(model, tokens, custom_tokenizer)
+    return _finish("decode", route, result, args)
 
 
 def _serve_decode(model: Any, tokens: Any, custom_tokenizer: Any) -> str:
