@@ -54,7 +54,7 @@ def bucket(request_id: str) -> int:
 
 
 class _Feature:
-    __slots__ = ("name", "state", "source", "kind", "percent", "open_until", "half_open")
+    __slots__ = ("name", "state", "source", "kind", "percent", "open_until", "half_open", "events")
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -64,6 +64,9 @@ class _Feature:
         self.percent = 100
         self.open_until = 0  # ms; while now < open_until the breaker is open
         self.half_open = False
+        # outcomes reported to the component since its breaker last closed: replayed into
+        # a re-instantiated component so a trap cannot reset the breaker it feeds
+        self.events: list[tuple[int, bool]] = []
 
     def set(self, state: str, source: str) -> None:
         self.state, self.source = state, source
@@ -198,16 +201,19 @@ class Flags:
 
     def push_to(self, instance: Any) -> None:
         """A fresh instance (after a trap) starts from defaults: give it the states and
-        breaker settings in force. Its error history starts empty."""
+        breaker settings in force, and replay the outcomes its breaker had seen."""
         from types import SimpleNamespace
 
         for name, f in self._features.items():
             instance.control_func("set-state")(instance.store, name, f.state)
-            f.open_until, f.half_open = 0, False
         s = self.breaker_settings
         instance.control_func("set-breaker-settings")(instance.store, SimpleNamespace(**{
             "error-threshold": s["error_threshold"], "window-ms": int(s["window_s"] * 1000),
             "cool-off-ms": int(s["cool_off_s"] * 1000), "probes-to-close": s["probes_to_close"]}))
+        record = instance.control_func("record-outcome")
+        for name, f in self._features.items():
+            for at, ok in f.events:
+                record(instance.store, name, ok, at)
 
     # -- decisions (hot path: no crossing unless the breaker is involved) ----------------
 
@@ -241,13 +247,17 @@ class Flags:
         with self._lock:
             now = _now_ms()
             state = COMPONENT.control("record-outcome", feature, ok, now)
+            f.events.append((now, ok))
+            del f.events[:-10_000]  # bounded
             if state == "open":
                 f.open_until = now + int(self.breaker_settings["cool_off_s"] * 1000)
                 f.half_open = False
                 log.warning("fast_litellm: %s: too many errors, served by litellm for %.0f s",
                             feature, self.breaker_settings["cool_off_s"])
-            elif state == "closed":
+            elif state == "closed" and (f.half_open or f.open_until):
+                # half-open probes closed it: a fresh start for the error history
                 f.open_until, f.half_open = 0, False
+                f.events.clear()
 
     def record_mismatch(self, feature: str, sample: str, accelerated: Any, stock: Any) -> None:
         with self._lock:
@@ -266,6 +276,7 @@ class Flags:
             for f in self._features.values():
                 if feature is None or f.name == feature:
                     f.open_until, f.half_open = 0, False
+                    f.events.clear()
 
     def is_enabled(self, feature: str, request_id: str | None = None) -> bool:
         """Would a request (with this id) be served by the component right now?"""
