@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -238,3 +239,27 @@ def test_component_that_traps_on_chosen_inputs_keeps_answers_exact(stock, monkey
     ops = _ops()
     assert ops["handed_to_litellm"]["component_error"] == 20
     assert ops["component"] == 40
+
+
+@pytest.mark.parametrize("name,args", [("check_rate_limit", ("user-1",)), ("get_rate_limit_stats", ()),
+                                       ("get_available_deployment", ([], "gpt-4")), ("get_connection_stats", ())])
+def test_unbuilt_api_raises_clearly(name, args):
+    with pytest.raises(NotImplementedError, match="not implemented yet"):
+        getattr(fast_litellm, name)(*args)
+
+
+def test_cli_status_and_doctor(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAST_LITELLM_")}
+    run = lambda *a, **e: subprocess.run([sys.executable, "-m", "fast_litellm.cli", *a],  # noqa: E731
+                                         env={**env, **e}, capture_output=True, text=True)
+    status = run("status")
+    assert status.returncode == 0, status.stderr
+    assert "accelerated" in status.stdout and "rust_token_counting" in status.stdout
+    assert re.search(r"litellm\._lazy_imports\._token_counter_new_func\s+yes", status.stdout)
+    as_json = json.loads(run("status", "--json").stdout)
+    assert as_json["health"]["status"] == "accelerated"
+    doctor = run("doctor")
+    assert doctor.returncode == 0 and "all good" in doctor.stdout, doctor.stdout
+    broken = run("doctor", FAST_LITELLM_COMPONENT=str(tmp_path / "missing.wasm"))
+    assert broken.returncode == 1
+    assert "component file missing" in broken.stdout and "not accelerated" in broken.stdout

@@ -1,0 +1,38 @@
+"""Public functions of the documented API whose features are not built yet.
+
+Each exists so code written against the API imports and fails clearly, never with a
+made-up result. They are replaced as the routing, rate-limiting and connection-pooling
+issues land.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+
+def _not_yet(name: str, feature: str) -> NoReturn:
+    raise NotImplementedError(
+        f"fast_litellm.{name}() is not implemented yet: {feature} is not accelerated in this "
+        "release (token counting is). litellm's own implementation is in use and unaffected."
+    )
+
+
+def check_rate_limit(key: str, *args: Any, **kwargs: Any) -> dict:
+    """Rate-limit decision for `key` (planned: the rate-limiting issue)."""
+    _not_yet("check_rate_limit", "rate limiting")
+
+
+def get_rate_limit_stats(*args: Any, **kwargs: Any) -> dict:
+    """Rate limiter counters (planned: the rate-limiting issue)."""
+    _not_yet("get_rate_limit_stats", "rate limiting")
+
+
+def get_available_deployment(model_list: list, model: str, blocked_models: Any = None, context: Any = None,
+                             settings: Any = None) -> dict:
+    """Deployment selection as litellm's Router does it (planned: the routing issue)."""
+    _not_yet("get_available_deployment", "routing")
+
+
+def get_connection_stats(*args: Any, **kwargs: Any) -> dict:
+    """Connection pool counters (planned: connection pooling stays in litellm for now)."""
+    _not_yet("get_connection_stats", "connection pooling")
