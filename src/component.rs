@@ -9,13 +9,20 @@ use std::cell::Cell;
 wit_bindgen::generate!({ path: "wit", world: "fast-litellm" });
 
 use crate::control::{self, Breaker, BreakerSettings, Control, Route};
+use crate::metrics::Metrics;
 use exports::fast_litellm::component::control as wit_control;
+use exports::fast_litellm::component::metrics as wit_metrics;
 use exports::fast_litellm::component::tokenizer::{self as wit, Guest};
 use std::cell::RefCell;
 
 thread_local! {
     static SETTINGS: Cell<CountSettings> = Cell::new(CountSettings::default());
     static CONTROL: RefCell<Control> = RefCell::new(Control::default());
+    static METRICS: RefCell<Metrics> = RefCell::new(Metrics::default());
+}
+
+fn with_metrics<T>(f: impl FnOnce(&mut Metrics) -> T) -> T {
+    METRICS.with(|m| f(&mut m.borrow_mut()))
 }
 
 fn with_control<T>(f: impl FnOnce(&mut Control) -> T) -> T {
@@ -176,6 +183,41 @@ impl wit_control::Guest for Component {
 
     fn reset_errors(feature: Option<String>) {
         with_control(|c| c.reset_errors(feature.as_deref()))
+    }
+}
+
+impl wit_metrics::Guest for Component {
+    fn register_series(component: String, operation: String, path: String) -> u32 {
+        with_metrics(|m| m.register(&component, &operation, &path))
+    }
+
+    fn record_packed(samples: String) -> u32 {
+        // one char per byte, as encodings::unpack_tokens reads them
+        let bytes: Option<Vec<u8>> = samples.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect();
+        match bytes {
+            Some(b) => with_metrics(|m| m.record_packed(&b)),
+            None => 0,
+        }
+    }
+
+    fn snapshot(component: Option<String>) -> String {
+        with_metrics(|m| m.snapshot_json(component.as_deref()))
+    }
+
+    fn csv(component: Option<String>) -> String {
+        with_metrics(|m| m.csv(component.as_deref()))
+    }
+
+    fn prometheus() -> String {
+        with_metrics(|m| m.prometheus())
+    }
+
+    fn recommendations(min_samples: u64) -> Vec<String> {
+        with_metrics(|m| m.recommendations(min_samples))
+    }
+
+    fn reset() {
+        with_metrics(Metrics::reset)
     }
 }
 

@@ -7,6 +7,7 @@ pub mod count;
 pub mod encodings;
 pub mod images;
 pub mod json;
+pub mod metrics;
 pub mod messages;
 
 #[cfg(target_arch = "wasm32")]
