@@ -10,9 +10,9 @@ use std::fmt::Write as _;
 
 const SUB_BITS: u32 = 3;
 const BUCKETS: usize = 16 + (64 - 4) * 8;
-/// Input size classes (bytes): < 100, < 1 KB, < 10 KB, < 100 KB, < 1 MB, larger.
+/// Input size classes (in the host's unit: the Python host counts characters).
 pub const SIZE_LIMITS: [u64; 5] = [100, 1_000, 10_000, 100_000, 1_000_000];
-pub const SIZE_LABELS: [&str; 6] = ["<100B", "<1KB", "<10KB", "<100KB", "<1MB", ">=1MB"];
+pub const SIZE_LABELS: [&str; 6] = ["<100", "<1k", "<10k", "<100k", "<1M", ">=1M"];
 
 fn bucket_of(ns: u64) -> usize {
     if ns < 16 {

@@ -7,6 +7,7 @@ is handed to litellm's own code, and counted (`get_performance_stats()`).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from importlib.metadata import PackageNotFoundError, version as _version
@@ -14,6 +15,7 @@ from importlib.metadata import PackageNotFoundError, version as _version
 from . import _patch
 from ._component import COMPONENT, ComponentUnavailable
 from ._flags import FLAGS
+from ._metrics import METRICS
 from ._pending import check_rate_limit, get_available_deployment, get_connection_stats, get_rate_limit_stats
 from ._stats import STATS
 
@@ -39,6 +41,12 @@ __all__ = [
     "reset_errors",
     "configure_breaker",
     "get_shadow_mismatches",
+    "record_performance",
+    "compare_implementations",
+    "get_recommendations",
+    "export_performance_data",
+    "prometheus_metrics",
+    "register_prometheus_collector",
     # documented API whose features are not built yet: they raise NotImplementedError
     "check_rate_limit",
     "get_rate_limit_stats",
@@ -74,15 +82,106 @@ def get_patch_status() -> dict:
     return _patch.status()
 
 
-def get_performance_stats() -> dict:
-    """Calls served by the component vs handed to litellm, per operation and reason."""
+def get_performance_stats(component: str | None = None) -> dict:
+    """Calls served by the component vs handed to litellm, per operation and reason, and
+    (`metrics`) latency per component, operation and path: count, errors, mean, p50, p95,
+    p99 in microseconds, and by input size. `component` filters the metrics."""
     stats = STATS.snapshot()
     stats["component_instantiations"] = COMPONENT.instantiations
+    stats["metrics"] = _metrics_or_empty(lambda: METRICS.snapshot(component))
     return stats
 
 
 def reset_performance_stats() -> None:
     STATS.reset()
+    _metrics_or_empty(METRICS.reset)
+
+
+def _metrics_or_empty(read):
+    """Metrics live in the component: none to read if it never loaded (and reading must
+    not load it, e.g. under FAST_LITELLM_DISABLE_ALL)."""
+    if not COMPONENT.loaded:
+        return []
+    try:
+        return read()
+    except ComponentUnavailable:
+        return []
+
+
+def record_performance(component: str, operation: str, duration_ms: float, success: bool = True,
+                       path: str = "accelerated", input_size: int = 0) -> None:
+    """Record a sample of your own (e.g. a code path you time yourself) in the component's
+    metrics; it shows in get_performance_stats(), exports and Prometheus."""
+    METRICS.record(component, operation, duration_ms, success, path, input_size)
+
+
+def compare_implementations(rust_component: str = "token_counting", python_component: str = "token_counting") -> dict:
+    """Per operation: the accelerated path of `rust_component` against the litellm path of
+    `python_component` (p50, mean, count) and the p50 speed-up. Shadow mode times both
+    paths on the same inputs; otherwise the litellm path holds the handed-off calls."""
+    series = get_performance_stats()["metrics"]
+    fast = {s["operation"]: s for s in series if s["component"] == rust_component and s["path"] == "accelerated"}
+    slow = {s["operation"]: s for s in series if s["component"] == python_component and s["path"] == "litellm"}
+    out = {}
+    for op in sorted(set(fast) & set(slow)):
+        a, b = fast[op], slow[op]
+        out[op] = {
+            "accelerated": {k: a[k] for k in ("count", "p50_us", "mean_us", "p99_us")},
+            "litellm": {k: b[k] for k in ("count", "p50_us", "mean_us", "p99_us")},
+            "speedup_p50": (b["p50_us"] / a["p50_us"]) if a["p50_us"] else None,
+        }
+    return out
+
+
+def get_recommendations() -> list[str]:
+    """Advice derived from what was measured in this process (see docs)."""
+    advice = _metrics_or_empty(METRICS.recommendations)
+    mismatches = FLAGS.mismatch_count
+    if mismatches:
+        advice.append(f"shadow mode recorded {mismatches} answers that differ from litellm's: keep the "
+                      "feature in shadow and report them (get_shadow_mismatches())")
+    for name, f in (FLAGS.status() if COMPONENT.loaded else {}).items():
+        if f.get("times_opened"):
+            advice.append(f"{name}: the circuit breaker opened {f['times_opened']} time(s); see the logs")
+    ops = STATS.snapshot()["operations"]
+    for op, entry in ops.items():
+        total = entry["component"] + entry["litellm"]
+        if total >= 100 and entry["litellm"] > entry["component"]:
+            top = max(entry["handed_to_litellm"], key=entry["handed_to_litellm"].get)
+            advice.append(f"{op}: most calls ({entry['litellm']} of {total}) went to litellm, mainly "
+                          f"'{top}'; see README 'How fallback works'")
+    return advice
+
+
+def export_performance_data(component: str | None = None, format: str = "json") -> str:
+    """The metrics as JSON (the same data as get_performance_stats()) or CSV."""
+    if format == "json":
+        return json.dumps(get_performance_stats(component), indent=2)
+    if format == "csv":
+        return METRICS.csv(component)
+    raise ValueError(f"format must be 'json' or 'csv', got {format!r}")
+
+
+def prometheus_metrics() -> str:
+    """Prometheus text exposition of the metrics (serve it from your /metrics endpoint)."""
+    return METRICS.prometheus()
+
+
+def register_prometheus_collector(registry=None):
+    """Expose the metrics through prometheus_client (optional extra: fast-litellm[prometheus])."""
+    try:
+        from prometheus_client import REGISTRY
+        from prometheus_client.parser import text_string_to_metric_families
+    except ImportError as exc:
+        raise ImportError("prometheus_client is not installed: pip install 'fast-litellm[prometheus]'") from exc
+
+    class _Collector:
+        def collect(self):
+            yield from text_string_to_metric_families(prometheus_metrics())
+
+    collector = _Collector()
+    (registry or REGISTRY).register(collector)
+    return collector
 
 
 def is_enabled(feature: str, request_id: str | None = None) -> bool:

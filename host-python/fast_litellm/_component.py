@@ -23,6 +23,7 @@ log = logging.getLogger("fast_litellm")
 
 INTERFACE = "fast-litellm:component/tokenizer@0.1.0"
 CONTROL_INTERFACE = "fast-litellm:component/control@0.1.0"
+METRICS_INTERFACE = "fast-litellm:component/metrics@0.1.0"
 ENCODINGS = ("cl100k_base", "o200k_base", "p50k_base", "r50k_base")
 _WIT_ENCODINGS = tuple(name.replace("_", "-") for name in ENCODINGS)
 BUNDLED = Path(__file__).parent / "component" / "fast_litellm.wasm"
@@ -116,17 +117,8 @@ class _Instance:
             return instance.get_func(store, index)
 
         self.func = func
-        control = instance.get_export_index(store, CONTROL_INTERFACE)
-        if control is None:
-            raise ComponentUnavailable(f"component does not export {CONTROL_INTERFACE}")
-
-        def control_func(name: str) -> Any:
-            index = instance.get_export_index(store, name, control)
-            if index is None:
-                raise ComponentUnavailable(f"component lacks {CONTROL_INTERFACE}#{name}")
-            return instance.get_func(store, index)
-
-        self.control_func = control_func
+        self.control_func = self._interface(instance, store, CONTROL_INTERFACE)
+        self.metrics_func = self._interface(instance, store, METRICS_INTERFACE)
         if settings is not None:
             func("set-count-settings")(store, settings)
         S, E = _invoke.STRING, _invoke.Enum
@@ -137,6 +129,22 @@ class _Instance:
         count_texts = func("count-texts-packed")
         self.count_texts = [_invoke.bind(count_texts, store, (E(e), S), "option-string") for e in _WIT_ENCODINGS]
         self.count_request = _invoke.bind(func("count-request"), store, (S,), "s64")
+
+
+    @staticmethod
+    def _interface(instance: Any, store: Any, name: str) -> Callable[[str], Any]:
+        """A lookup of functions in one exported interface (cold paths: generic API)."""
+        iface = instance.get_export_index(store, name)
+        if iface is None:
+            raise ComponentUnavailable(f"component does not export {name}")
+
+        def func(fn: str) -> Any:
+            index = instance.get_export_index(store, fn, iface)
+            if index is None:
+                raise ComponentUnavailable(f"component lacks {name}#{fn}")
+            return instance.get_func(store, index)
+
+        return func
 
 
 class Component:
@@ -154,6 +162,11 @@ class Component:
         self.instantiations = 0
         # called with each new instance (under the lock) to give it the host's state
         self.on_instantiate: list[Callable[[_Instance], None]] = []
+
+    @property
+    def loaded(self) -> bool:
+        """Compiled (or loaded from cache) at some point in this process."""
+        return self._compiled is not None
 
     def load(self) -> None:
         """Compile (or load from cache) and instantiate; raises ComponentUnavailable."""
@@ -218,10 +231,17 @@ class Component:
 
     def control(self, name: str, *args: Any) -> Any:
         """A call into the `control` interface (flags, breakers): cold path, generic API."""
+        return self._generic("control_func", name, args)
+
+    def metrics(self, name: str, *args: Any) -> Any:
+        """A call into the `metrics` interface (batched samples, reports)."""
+        return self._generic("metrics_func", name, args)
+
+    def _generic(self, interface: str, name: str, args: tuple) -> Any:
         with self._lock:
             instance = self._ensure_instance()
             try:
-                return instance.control_func(name)(instance.store, *args)
+                return getattr(instance, interface)(name)(instance.store, *args)
             except Exception:
                 self._instance = None
                 STATS.record_trap()

@@ -133,6 +133,7 @@ def apply() -> bool:
     """Install every recognised target; True if at least the main funnel is live."""
     from ._component import COMPONENT, ComponentUnavailable
     from ._flags import FLAGS
+    from ._metrics import METRICS
     from ._settings import push_litellm_settings
 
     with _lock:
@@ -150,6 +151,7 @@ def apply() -> bool:
             COMPONENT.load()
             push_litellm_settings()
             FLAGS.install()
+            METRICS.install()
         except ComponentUnavailable:
             return False
         for op, fn in originals.items():

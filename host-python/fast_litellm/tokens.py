@@ -17,7 +17,9 @@ from typing import Any, Callable
 
 from ._component import COMPONENT, ENCODINGS, ComponentUnavailable
 from ._flags import FLAGS, SHADOW
+from ._metrics import COMPONENT_NAME, METRICS, input_size
 from ._stats import STATS
+from time import perf_counter_ns
 
 FEATURE = "rust_token_counting"
 
@@ -179,44 +181,68 @@ def token_counter(
     use_default_image_token_count=False,
     default_token_count=None,
 ):
+    started = perf_counter_ns()
     args = (model, custom_tokenizer, text, messages, count_response_tokens, tools, tool_choice,
             use_default_image_token_count, default_token_count)
     route = FLAGS.route(FEATURE)
     result = route if isinstance(route, str) else _serve_token_counter(*args)
-    return _finish("token_counter", route, result, args)
+    return _finish("token_counter", route, result, args, started)
 
 
-def _finish(operation: str, route: int | str, result: Any, args: tuple) -> Any:
+_series: dict[tuple[str, str], int] = {}
+
+
+def _sample(operation: str, path: str, ok: bool, started: int, args: tuple) -> None:
+    """One latency sample (metrics on): buffered, sent to the component in batches."""
+    key = (operation, path)
+    sid = _series.get(key)
+    if sid is None:
+        sid = _series[key] = METRICS.series(COMPONENT_NAME, operation, path)
+    METRICS.sample(sid, ok, started, input_size(operation, args))
+
+
+def _finish(operation: str, route: int | str, result: Any, args: tuple, started: int) -> Any:
     """Serve `result`, or hand the call to litellm; shadow mode compares the two."""
-    if type(result) is HandOff and result == "component_error":
+    failed = type(result) is HandOff and result == "component_error"
+    if failed:
         FLAGS.record(FEATURE, ok=False)
     # a reason: any str, except decode's served text (its reasons are HandOffs)
     if isinstance(result, str) and (operation != "decode" or type(result) is HandOff):
         STATS.handed_off(operation, str(result))
-        return ORIGINALS[operation](*args)
+        answer = ORIGINALS[operation](*args)
+        if METRICS.enabled:
+            _sample(operation, "litellm", not failed, started, args)
+        return answer
     if route == SHADOW:
+        if METRICS.enabled:
+            _sample(operation, "accelerated", True, started, args)
         return _shadow(operation, result, args)
     FLAGS.record(FEATURE, ok=True)  # crosses into the component only while half-open
     STATS.served(operation)
+    if METRICS.enabled:
+        _sample(operation, "accelerated", True, started, args)
     return result
 
 
 def _shadow(operation: str, accelerated: Any, args: tuple) -> Any:
     """Serve litellm's answer; record the component's when it differs."""
     STATS.handed_off(operation, "shadow")
+    started = perf_counter_ns()
     try:
         expected = ORIGINALS[operation](*args)
     except Exception as exc:
-        FLAGS.record_mismatch(FEATURE, _sample(operation, args), accelerated, exc)
+        FLAGS.record_mismatch(FEATURE, _describe(operation, args), accelerated, exc)
         raise
+    if METRICS.enabled:  # both paths on the same input: what recommendations compare
+        _sample(operation, "litellm", True, started, args)
     if expected != accelerated:
-        FLAGS.record_mismatch(FEATURE, _sample(operation, args), accelerated, expected)
+        FLAGS.record_mismatch(FEATURE, _describe(operation, args), accelerated, expected)
     else:
         FLAGS.record(FEATURE, ok=True)
     return expected
 
 
-def _sample(operation: str, args: tuple) -> str:
+def _describe(operation: str, args: tuple) -> str:
     try:
         return f"{operation}{args!r}"
     except Exception:  # a repr that fails must not break the call
@@ -284,12 +310,13 @@ def _count_request(operation: str, request: list) -> int | str:
 def messages_reach_token_count(model, messages, threshold, tools=None, use_default_image_token_count=False):
     """`token_counter(...) >= threshold`. litellm stops at the first message that crosses
     the threshold; that only matters for requests it would raise on, which go back to it."""
+    started = perf_counter_ns()
     args = (model, messages, threshold, tools, use_default_image_token_count)
     route = FLAGS.route(FEATURE)
     result = route if isinstance(route, str) else _serve_messages_reach(*args)
     if not isinstance(result, str):
         result = result >= threshold
-    return _finish("messages_reach_token_count", route, result, args)
+    return _finish("messages_reach_token_count", route, result, args, started)
 
 
 def _serve_messages_reach(model, messages, threshold, tools, use_default_image_token_count) -> int | str:
@@ -318,6 +345,7 @@ def _default_encoding_plan(model: Any) -> str | None:
 
 
 def encode(model="", text="", custom_tokenizer=None):
+    started = perf_counter_ns()
     args = (model, text, custom_tokenizer)
     route = FLAGS.route(FEATURE)
     if isinstance(route, str):
@@ -328,7 +356,7 @@ def encode(model="", text="", custom_tokenizer=None):
         result = _default_encoding_plan(model) or (None if type(text) is str else "unexpected_input")
         if result is None:
             result = _call("encode", COMPONENT.encode, 0, text)
-    return _finish("encode", route, result, args)
+    return _finish("encode", route, result, args, started)
 
 
 # Measured slower than litellm (tiktoken decodes 2,400 tokens in about 90 us; the packed
@@ -338,10 +366,11 @@ SERVE_DECODE = False
 
 
 def decode(model="", tokens=(), custom_tokenizer=None, skip_special_tokens=True):
+    started = perf_counter_ns()
     args = (model, tokens, custom_tokenizer, skip_special_tokens)
     route = FLAGS.route(FEATURE)
     result = HandOff(route) if isinstance(route, str) else _serve_decode(model, tokens, custom_tokenizer)
-    return _finish("decode", route, result, args)
+    return _finish("decode", route, result, args, started)
 
 
 def _serve_decode(model: Any, tokens: Any, custom_tokenizer: Any) -> str:
