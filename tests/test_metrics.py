@@ -1,0 +1,106 @@
+"""Metrics: samples batched into the component, reports, exports, Prometheus."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import litellm
+import pytest
+
+import fast_litellm
+from fast_litellm._metrics import METRICS
+
+
+@pytest.fixture(autouse=True)
+def fresh_metrics():
+    fast_litellm.reset_performance_stats()
+    yield
+    fast_litellm.reset_performance_stats()
+
+
+def _series(component=None, operation="token_counter", path="accelerated"):
+    for s in fast_litellm.get_performance_stats(component)["metrics"]:
+        if s["operation"] == operation and s["path"] == path:
+            return s
+    return None
+
+
+def test_accelerated_and_handed_off_calls_are_timed():
+    for i in range(40):
+        litellm.token_counter(model="gpt-4o", messages=[{"role": "user", "content": f"metrics {i} " * (i + 1)}])
+    for i in range(25):
+        litellm.token_counter(model="claude-sonnet-4-5", text=f"handed off {i}")
+    fast = _series("token_counting")
+    slow = _series("token_counting", path="litellm")
+    assert fast["count"] == 40 and fast["errors"] == 0
+    assert slow["count"] == 25
+    for s in (fast, slow):
+        assert 0 < s["p50_us"] <= s["p95_us"] <= s["p99_us"]
+        assert sum(b["count"] for b in s["by_size"]) == s["count"]
+    assert {b["size"] for b in fast["by_size"]} <= {"<100", "<1k", "<10k"}
+    compared = fast_litellm.compare_implementations()
+    assert compared["token_counter"]["accelerated"]["count"] == 40
+    assert compared["token_counter"]["speedup_p50"] > 0
+
+
+def test_record_performance_exports_and_filters():
+    for i in range(30):
+        fast_litellm.record_performance("my_router", "select", 0.5 + i / 100, success=i != 7, path="accelerated",
+                                        input_size=50)
+        fast_litellm.record_performance("my_router", "select", 2.0, path="litellm", input_size=50)
+    mine = fast_litellm.get_performance_stats("my_router")["metrics"]
+    assert {(s["operation"], s["path"]) for s in mine} == {("select", "accelerated"), ("select", "litellm")}
+    acc = next(s for s in mine if s["path"] == "accelerated")
+    assert acc["count"] == 30 and acc["errors"] == 1
+    assert 450 <= acc["p50_us"] <= 850  # 0.5-0.8 ms, histogram resolution 12.5%
+    assert fast_litellm.get_performance_stats("nobody")["metrics"] == []
+
+    rows = list(csv.DictReader(io.StringIO(fast_litellm.export_performance_data("my_router", format="csv"))))
+    assert {r["path"] for r in rows} == {"accelerated", "litellm"} and rows[0]["component"] == "my_router"
+    assert json.loads(fast_litellm.export_performance_data(format="json"))["metrics"]
+    with pytest.raises(ValueError, match="format"):
+        fast_litellm.export_performance_data(format="xml")
+    advice = fast_litellm.get_recommendations()
+    assert any("my_router.select" in a and "faster" in a for a in advice), advice
+    # 1 failure in 30 calls is over the 1% that gets reported
+    assert any("my_router.select (accelerated)" in a and "failed" in a for a in advice), advice
+
+
+def test_bad_records_raise_valueerror():
+    with pytest.raises(ValueError, match="duration_ms"):
+        fast_litellm.record_performance("c", "op", -1)
+    with pytest.raises(ValueError, match="input_size"):
+        fast_litellm.record_performance("c", "op", 1.0, input_size=-5)
+    with pytest.raises(ValueError, match="component"):
+        fast_litellm.record_performance("", "op", 1.0)
+
+
+def test_prometheus_text_and_collector():
+    litellm.token_counter(model="gpt-4", text="prometheus")
+    text = fast_litellm.prometheus_metrics()
+    assert 'fast_litellm_calls_total{component="token_counting",operation="token_counter",path="accelerated"} 1' in text
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    registry = CollectorRegistry()
+    fast_litellm.register_prometheus_collector(registry)
+    exposed = generate_latest(registry).decode()
+    assert "fast_litellm_calls_total" in exposed and "fast_litellm_call_seconds" in exposed
+
+
+def test_samples_are_batched_not_sent_per_call(monkeypatch):
+    sent = []
+    real = fast_litellm._component.COMPONENT.metrics
+
+    def spy(name, *args):
+        sent.append(name)
+        return real(name, *args)
+
+    monkeypatch.setattr(fast_litellm._component.COMPONENT, "metrics", spy)
+    for i in range(200):
+        litellm.token_counter(model="gpt-4", text=f"batch {i}")
+    assert "record-packed" not in sent  # 200 samples stay in the host buffer
+    METRICS.flush()
+    assert sent.count("record-packed") == 1
+    assert _series()["count"] == 200
