@@ -89,6 +89,9 @@ class Flags:
         self.mismatches: deque = deque(maxlen=100)
         self.mismatch_count = 0
         self._ids = itertools.count()
+        # True while some feature's breaker is half-open: only then do successes need
+        # reporting, so the hot path checks this one attribute
+        self.probing = False
         self.breaker_settings = {"error_threshold": 10, "window_s": 60.0, "cool_off_s": 30.0, "probes_to_close": 3}
 
     # -- configuration -----------------------------------------------------------------
@@ -235,6 +238,7 @@ class Flags:
             if _now_ms() < f.open_until:
                 return "breaker_open"
             f.half_open = True  # cool-off over: this request is a probe
+            self.probing = True
         return kind
 
     def record(self, feature: str, ok: bool) -> None:
@@ -258,6 +262,7 @@ class Flags:
                 # half-open probes closed it: a fresh start for the error history
                 f.open_until, f.half_open = 0, False
                 f.events.clear()
+            self.probing = any(x.half_open for x in self._features.values())
 
     def record_mismatch(self, feature: str, sample: str, accelerated: Any, stock: Any) -> None:
         with self._lock:

@@ -17,6 +17,10 @@ class Stats:
         with self._lock:
             self._served[operation] += 1
 
+    def served_fast(self) -> tuple:
+        """(lock, counter) for a caller that increments inline on its hot path."""
+        return self._lock, self._served
+
     def handed_off(self, operation: str, reason: str) -> None:
         with self._lock:
             self._handed[(operation, reason)] += 1

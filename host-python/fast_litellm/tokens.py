@@ -190,6 +190,7 @@ def token_counter(
 
 
 _series: dict[tuple[str, str], int] = {}
+_stats_lock, _served = STATS.served_fast()
 
 
 def _sample(operation: str, path: str, ok: bool, started: int, args: tuple) -> None:
@@ -217,8 +218,10 @@ def _finish(operation: str, route: int | str, result: Any, args: tuple, started:
         if METRICS.enabled:
             _sample(operation, "accelerated", True, started, args)
         return _shadow(operation, result, args)
-    FLAGS.record(FEATURE, ok=True)  # crosses into the component only while half-open
-    STATS.served(operation)
+    if FLAGS.probing:  # a half-open breaker counts successful probes
+        FLAGS.record(FEATURE, ok=True)
+    with _stats_lock:
+        _served[operation] += 1
     if METRICS.enabled:
         _sample(operation, "accelerated", True, started, args)
     return result
