@@ -67,9 +67,10 @@ def _pins() -> str:
     text = (ROOT / "requirements-dev.txt").read_text()
     pins = []
     for name in ("litellm", "wasmtime"):
-        match = re.search(rf"^{name}==\S+$", text, re.MULTILINE)
+        # constraints take no extras: litellm[proxy]==X pins litellm==X
+        match = re.search(rf"^{name}(?:\[[^\]]*\])?==(\S+)$", text, re.MULTILINE)
         assert match, f"requirements-dev.txt does not pin {name}"
-        pins.append(match.group(0))
+        pins.append(f"{name}=={match.group(1)}")
     return "\n".join(pins) + "\n"
 
 
