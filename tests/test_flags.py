@@ -263,3 +263,16 @@ def test_cli_status_and_doctor(tmp_path):
     broken = run("doctor", FAST_LITELLM_COMPONENT=str(tmp_path / "missing.wasm"))
     assert broken.returncode == 1
     assert "component file missing" in broken.stdout and "not accelerated" in broken.stdout
+
+
+def test_cli_bench_writes_json_and_chart(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAST_LITELLM_")}
+    out, png = tmp_path / "bench.json", tmp_path / "bench.png"
+    run = subprocess.run([sys.executable, "-m", "fast_litellm.cli", "bench", "--rounds", "1", "--samples", "5",
+                          "--output", str(out), "--chart", str(png)], env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = json.loads(out.read_text())
+    assert {r["key"] for r in report["rows"]} >= {"short_chat", "system_10kb", "encode_10kb"}
+    assert all(r["stock_us"] > 0 and r["accelerated_us"] > 0 for r in report["rows"])
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "[" in run.stderr and "/" in run.stderr  # the progress bar

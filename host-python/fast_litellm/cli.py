@@ -1,4 +1,5 @@
-"""`fast-litellm` command line: `status` (what is on) and `doctor` (what is off, and why)."""
+"""`fast-litellm` command line: `status` (what is on), `doctor` (what is off, and why),
+`bench` (stock litellm vs fast-litellm, as ratios, with a JSON file and a PNG chart)."""
 
 from __future__ import annotations
 
@@ -96,6 +97,21 @@ def doctor(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def bench(args: argparse.Namespace) -> int:
+    from . import _bench
+
+    report = _bench.run(rounds=args.rounds, per_sample=args.samples)
+    print(_bench.table(report))
+    with open(args.output, "w", encoding="utf-8") as f:
+        json.dump(report, f, indent=2)
+    print(f"results: {args.output}")
+    if _bench.chart(report, args.chart):
+        print(f"chart: {args.chart}")
+    else:
+        print("chart: skipped (matplotlib is not installed: pip install 'fast-litellm[bench]')")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fast-litellm", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -103,8 +119,13 @@ def main(argv: list[str] | None = None) -> int:
     p_status.add_argument("--json", action="store_true", help="machine-readable output")
     p_status.set_defaults(run=status)
     sub.add_parser("doctor", help="check prerequisites and explain what is off").set_defaults(run=doctor)
+    p_bench = sub.add_parser("bench", help="stock litellm vs fast-litellm, same process, as ratios")
+    p_bench.add_argument("--rounds", type=int, default=7, help="interleaved rounds per row (default 7)")
+    p_bench.add_argument("--samples", type=int, default=60, help="calls per sample (default 60)")
+    p_bench.add_argument("--output", default="fast-litellm-bench.json", help="JSON results file")
+    p_bench.add_argument("--chart", default="fast-litellm-bench.png", help="PNG chart of the ratios")
+    p_bench.set_defaults(run=bench)
     args = parser.parse_args(argv)
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no download just to report status
     return args.run(args)
 
 
