@@ -58,6 +58,10 @@ impl From<Encoding> for wit::Encoding {
 struct Component;
 
 impl Guest for Component {
+    fn component_version() -> String {
+        env!("CARGO_PKG_VERSION").to_owned()
+    }
+
     fn set_count_settings(s: wit::CountSettings) {
         let settings = CountSettings {
             chunk_chars: (s.chunk_chars as usize).max(1),

@@ -465,13 +465,14 @@ def test_remove_restores_exact_originals_and_apply_reinstalls(stock):
 def test_health_check_keys_and_status():
     health = fast_litellm.health_check()
     assert set(health) == {
-        "status", "rust_available", "fast_litellm_version", "component_path", "component_error",
+        "status", "rust_available", "fast_litellm_version", "component_path", "component_version", "component_error",
         "compiled_cache", "litellm_version", "litellm_version_tested", "tested_litellm_range",
         "unrecognised_litellm_internals", "patches", "features", "configuration_warnings",
     }
     assert health["features"]["rust_token_counting"]["state"] == "enabled"
     assert health["configuration_warnings"] == []
     assert health["status"] == "accelerated"
+    assert health["component_version"] == fast_litellm.__version__
     assert health["rust_available"] is True
     assert health["component_error"] is None
     assert health["component_path"] == str(COMPONENT.path) and COMPONENT.path.is_file()

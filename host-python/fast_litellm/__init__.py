@@ -218,6 +218,15 @@ def get_shadow_mismatches() -> dict:
     return {"count": FLAGS.mismatch_count, "samples": list(FLAGS.mismatches)}
 
 
+def _component_version() -> str | None:
+    if not COMPONENT.loaded:
+        return None
+    try:
+        return COMPONENT.call_plain("component-version")
+    except Exception:
+        return None
+
+
 def health_check() -> dict:
     """What is on, what is off, and why."""
     try:
@@ -235,6 +244,7 @@ def health_check() -> dict:
         "rust_available": RUST_ACCELERATION_AVAILABLE,
         "fast_litellm_version": __version__,
         "component_path": str(COMPONENT.path),
+        "component_version": _component_version(),
         "component_error": COMPONENT.load_error,
         "compiled_cache": dict(COMPONENT.cache_info),
         "litellm_version": litellm_version,
