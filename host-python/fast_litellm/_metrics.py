@@ -16,14 +16,14 @@ from typing import Any
 
 from ._component import COMPONENT
 
-_BATCH = 1024
+FLUSH_AT = 4 * 1024  # ints in the buffer: 1,024 samples of 4
 COMPONENT_NAME = "token_counting"  # the feature area our operations belong to
 
 
 class Metrics:
     def __init__(self) -> None:
         self.enabled = os.environ.get("FAST_LITELLM_METRICS", "1").strip().lower() not in ("0", "false", "no", "off")
-        self._buffer: list[int] = []
+        self.buffer: list[int] = []  # flat (series, ok, ns, size) quadruples
         self._lock = threading.Lock()
         self._series: dict[tuple[str, str, str], int] = {}
 
@@ -50,14 +50,14 @@ class Metrics:
             COMPONENT.on_instantiate.append(self.push_to)
 
     def sample(self, sid: int, ok: bool, started_ns: int, size: int) -> None:
-        buf = self._buffer
+        buf = self.buffer
         buf.extend((sid, ok, perf_counter_ns() - started_ns, size))
-        if len(buf) >= 4 * _BATCH:
+        if len(buf) >= FLUSH_AT:
             self.flush()
 
     def flush(self) -> None:
         with self._lock:
-            buf, self._buffer = self._buffer, []
+            buf, self.buffer = self.buffer, []
         if buf:
             packed = array.array("Q", buf).tobytes().decode("latin-1")
             COMPONENT.metrics("record-packed", packed)
@@ -72,7 +72,7 @@ class Metrics:
             if not isinstance(value, str) or not value:
                 raise ValueError(f"{name} must be a non-empty str, got {value!r}")
         sid = self.series(component, operation, path)
-        self._buffer.extend((sid, bool(success), int(duration_ms * 1e6), input_size))
+        self.buffer.extend((sid, bool(success), int(duration_ms * 1e6), input_size))
 
     def snapshot(self, component: str | None = None) -> list[dict]:
         self.flush()
@@ -92,7 +92,7 @@ class Metrics:
 
     def reset(self) -> None:
         with self._lock:
-            self._buffer = []
+            self.buffer = []
         COMPONENT.metrics("reset")
 
 
@@ -101,7 +101,9 @@ METRICS = Metrics()
 
 def input_size(operation: str, args: tuple) -> int:
     """A cheap size of a call's input, in characters: the text, or the string contents of
-    the messages (what dominates the cost), for per-size latency statistics."""
+    the messages (what dominates the cost), for per-size latency statistics. Calls the
+    component served report the size of the request it received instead (its JSON), which
+    is already known; both land in the same coarse size classes."""
     if operation == "encode":
         text = args[1]
         return len(text) if type(text) is str else 0

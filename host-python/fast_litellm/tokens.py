@@ -13,11 +13,12 @@ from __future__ import annotations
 import array
 import json
 import logging
+import threading
 from typing import Any, Callable
 
 from ._component import COMPONENT, ENCODINGS, ComponentUnavailable
 from ._flags import FLAGS, SHADOW
-from ._metrics import COMPONENT_NAME, METRICS, input_size
+from ._metrics import COMPONENT_NAME, FLUSH_AT as _FLUSH_AT, METRICS, input_size
 from ._stats import STATS
 from time import perf_counter_ns
 
@@ -189,17 +190,20 @@ def token_counter(
     return _finish("token_counter", route, result, args, started)
 
 
-_series: dict[tuple[str, str], int] = {}
+_series: dict = {}  # operation (accelerated path) or (operation, path) -> series id
 _stats_lock, _served = STATS.served_fast()
+# The size of the request the component just served (characters of its JSON or text),
+# kept per thread so the metrics sample does not walk the messages a second time.
+_served_size = threading.local()
 
 
-def _sample(operation: str, path: str, ok: bool, started: int, args: tuple) -> None:
+def _sample(operation: str, path: str, ok: bool, started: int, args: tuple, size: int | None = None) -> None:
     """One latency sample (metrics on): buffered, sent to the component in batches."""
     key = (operation, path)
     sid = _series.get(key)
     if sid is None:
         sid = _series[key] = METRICS.series(COMPONENT_NAME, operation, path)
-    METRICS.sample(sid, ok, started, input_size(operation, args))
+    METRICS.sample(sid, ok, started, input_size(operation, args) if size is None else size)
 
 
 def _finish(operation: str, route: int | str, result: Any, args: tuple, started: int) -> Any:
@@ -222,8 +226,14 @@ def _finish(operation: str, route: int | str, result: Any, args: tuple, started:
         FLAGS.record(FEATURE, ok=True)
     with _stats_lock:
         _served[operation] += 1
-    if METRICS.enabled:
-        _sample(operation, "accelerated", True, started, args)
+    if METRICS.enabled:  # the hot path's sample, inlined: about 0.5 us
+        sid = _series.get(operation)
+        if sid is None:
+            sid = _series[operation] = METRICS.series(COMPONENT_NAME, operation, "accelerated")
+        buf = METRICS.buffer
+        buf.extend((sid, True, perf_counter_ns() - started, _served_size.value))
+        if len(buf) >= _FLUSH_AT:
+            METRICS.flush()
     return result
 
 
@@ -271,6 +281,7 @@ def _serve_token_counter(model, custom_tokenizer, text, messages, count_response
             joined = "".join(t for t in text if isinstance(t, str))
         else:
             return "unexpected_input"
+        _served_size.value = len(joined)
         return _call("token_counter", COMPONENT.count_text, plan.encoding, joined)
     if messages is None:
         return "litellm_raises_or_formats"
@@ -304,6 +315,7 @@ def _count_request(operation: str, request: list) -> int | str:
         encoded = _dumps(request)
     except (TypeError, ValueError, RecursionError):
         return "not_json_serialisable"
+    _served_size.value = len(encoded)
     result = _call(operation, COMPONENT.count_request, encoded)
     if type(result) is int and result < 0:
         return _REASONS.get(result, "unexpected_input")
@@ -358,6 +370,7 @@ def encode(model="", text="", custom_tokenizer=None):
     else:
         result = _default_encoding_plan(model) or (None if type(text) is str else "unexpected_input")
         if result is None:
+            _served_size.value = len(text)
             result = _call("encode", COMPONENT.encode, 0, text)
     return _finish("encode", route, result, args, started)
 
@@ -391,6 +404,7 @@ def _serve_decode(model: Any, tokens: Any, custom_tokenizer: Any) -> str:
         packed = array.array("I", tokens)
     except (TypeError, OverflowError):
         return HandOff("unexpected_input")
+    _served_size.value = len(tokens)
     text = _call("decode", COMPONENT.decode, 0, packed)
     if text is None:  # an id cl100k_base lacks: litellm raises its own error
         return HandOff("unknown_token_id")
