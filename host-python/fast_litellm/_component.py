@@ -106,17 +106,7 @@ class _Instance:
         self.store = store = wasmtime.Store(engine)
         store.set_wasi(wasmtime.WasiConfig())
         instance = linker.instantiate(store, component)
-        iface = instance.get_export_index(store, INTERFACE)
-        if iface is None:
-            raise ComponentUnavailable(f"component does not export {INTERFACE}")
-
-        def func(name: str) -> Any:
-            index = instance.get_export_index(store, name, iface)
-            if index is None:
-                raise ComponentUnavailable(f"component lacks {INTERFACE}#{name}")
-            return instance.get_func(store, index)
-
-        self.func = func
+        self.func = func = self._interface(instance, store, INTERFACE)
         self.control_func = self._interface(instance, store, CONTROL_INTERFACE)
         self.metrics_func = self._interface(instance, store, METRICS_INTERFACE)
         if settings is not None:
@@ -129,7 +119,6 @@ class _Instance:
         count_texts = func("count-texts-packed")
         self.count_texts = [_invoke.bind(count_texts, store, (E(e), S), "option-string") for e in _WIT_ENCODINGS]
         self.count_request = _invoke.bind(func("count-request"), store, (S,), "s64")
-
 
     @staticmethod
     def _interface(instance: Any, store: Any, name: str) -> Callable[[str], Any]:
