@@ -10,6 +10,8 @@ wit_bindgen::generate!({ path: "wit", world: "fast-litellm" });
 
 use crate::control::{self, Breaker, BreakerSettings, Control, Route};
 use crate::metrics::Metrics;
+use crate::ratelimit::{key_hash, Algorithm, Limiter};
+use exports::fast_litellm::component::ratelimit as wit_ratelimit;
 use exports::fast_litellm::component::control as wit_control;
 use exports::fast_litellm::component::metrics as wit_metrics;
 use exports::fast_litellm::component::tokenizer::{self as wit, Guest};
@@ -19,6 +21,11 @@ thread_local! {
     static SETTINGS: Cell<CountSettings> = Cell::new(CountSettings::default());
     static CONTROL: RefCell<Control> = RefCell::new(Control::default());
     static METRICS: RefCell<Metrics> = RefCell::new(Metrics::default());
+    static LIMITERS: RefCell<Vec<Limiter>> = const { RefCell::new(Vec::new()) };
+}
+
+fn with_limiter<T>(id: u32, f: impl FnOnce(&mut Limiter) -> T) -> Option<T> {
+    LIMITERS.with(|l| l.borrow_mut().get_mut(id as usize).map(f))
 }
 
 fn with_metrics<T>(f: impl FnOnce(&mut Metrics) -> T) -> T {
@@ -222,6 +229,42 @@ impl wit_metrics::Guest for Component {
 
     fn reset() {
         with_metrics(Metrics::reset)
+    }
+}
+
+impl wit_ratelimit::Guest for Component {
+    fn create(algorithm: String, limit: u64, window_ms: u64) -> Result<u32, String> {
+        let limiter = Limiter::new(Algorithm::parse(&algorithm)?, limit, window_ms)?;
+        LIMITERS.with(|l| {
+            let mut l = l.borrow_mut();
+            l.push(limiter);
+            Ok((l.len() - 1) as u32)
+        })
+    }
+
+    fn check(limiter: u32, key: String, cost: u64, now_ms: u64) -> Result<wit_ratelimit::Decision, String> {
+        let d = with_limiter(limiter, |l| l.check(key_hash(&key), cost, now_ms))
+            .ok_or_else(|| format!("no limiter {limiter}"))?;
+        Ok(wit_ratelimit::Decision { allowed: d.allowed, remaining: d.remaining, retry_after_ms: d.retry_after_ms })
+    }
+
+    fn check_packed(request: String) -> i64 {
+        let mut parts = request.splitn(3, ',');
+        let (Some(id), Some(now), Some(key)) = (parts.next(), parts.next(), parts.next()) else { return i64::MIN };
+        let (Ok(id), Ok(now)) = (id.parse::<u32>(), now.parse::<u64>()) else { return i64::MIN };
+        match with_limiter(id, |l| l.check(key_hash(key), 1, now)) {
+            Some(d) if d.allowed => d.remaining.min(i64::MAX as u64) as i64,
+            Some(d) => -(d.retry_after_ms.min(i64::MAX as u64 - 1) as i64) - 1,
+            None => i64::MIN,
+        }
+    }
+
+    fn stats(limiter: u32) -> (u64, u64, u64) {
+        with_limiter(limiter, |l| (l.allowed, l.denied, l.keys() as u64)).unwrap_or((0, 0, 0))
+    }
+
+    fn memory_bytes() -> u64 {
+        (core::arch::wasm32::memory_size(0) as u64) * 65_536
     }
 }
 

@@ -8,6 +8,7 @@ pub mod encodings;
 pub mod images;
 pub mod json;
 pub mod metrics;
+pub mod ratelimit;
 pub mod messages;
 
 #[cfg(target_arch = "wasm32")]

@@ -24,7 +24,8 @@ try:
     from ._component import COMPONENT, ComponentUnavailable
     from ._flags import FLAGS
     from ._metrics import METRICS
-    from ._pending import check_rate_limit, get_available_deployment, get_connection_stats, get_rate_limit_stats
+    from ._pending import get_available_deployment, get_connection_stats
+    from . import _ratelimit
     from ._stats import STATS
 except BaseException:
     if _gc_was_enabled:
@@ -59,9 +60,10 @@ __all__ = [
     "export_performance_data",
     "prometheus_metrics",
     "register_prometheus_collector",
-    # documented API whose features are not built yet: they raise NotImplementedError
     "check_rate_limit",
+    "configure_rate_limit",
     "get_rate_limit_stats",
+    # documented API whose features are not built yet: they raise NotImplementedError
     "get_available_deployment",
     "get_connection_stats",
 ]
@@ -228,6 +230,24 @@ def configure_breaker(error_threshold: int = 10, window_s: float = 60.0, cool_of
 def get_shadow_mismatches() -> dict:
     """Shadow mode: how many answers differed from litellm's, and the last 100 samples."""
     return {"count": FLAGS.mismatch_count, "samples": list(FLAGS.mismatches)}
+
+
+def check_rate_limit(key: str, cost: int = 1) -> dict:
+    """Admit `cost` requests for `key` against the default limiter (60 per minute per key
+    unless `configure_rate_limit` set another): `allowed`, `remaining_requests`,
+    `retry_after_ms` (None when the cost can never fit). The decision is made in the
+    component. This is a standalone limiter: litellm's own limiters are not patched yet."""
+    return _ratelimit.default_limiter().check(key, cost)
+
+
+def configure_rate_limit(requests_per_minute: int, algorithm: str = "fixed-window") -> None:
+    """Replace the default limiter (`fixed-window`, `token-bucket` or `sliding-window`)."""
+    _ratelimit.configure(requests_per_minute, algorithm)
+
+
+def get_rate_limit_stats() -> dict:
+    """The default limiter's algorithm, limit, window, allowed and denied counts, keys held."""
+    return _ratelimit.default_limiter().stats()
 
 
 def _component_version() -> str | None:

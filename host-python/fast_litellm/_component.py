@@ -24,6 +24,7 @@ log = logging.getLogger("fast_litellm")
 INTERFACE = "fast-litellm:component/tokenizer@0.1.0"
 CONTROL_INTERFACE = "fast-litellm:component/control@0.1.0"
 METRICS_INTERFACE = "fast-litellm:component/metrics@0.1.0"
+RATELIMIT_INTERFACE = "fast-litellm:component/ratelimit@0.1.0"
 ENCODINGS = ("cl100k_base", "o200k_base", "p50k_base", "r50k_base")
 _WIT_ENCODINGS = tuple(name.replace("_", "-") for name in ENCODINGS)
 BUNDLED = Path(__file__).parent / "component" / "fast_litellm.wasm"
@@ -109,6 +110,7 @@ class _Instance:
         self.func = func = self._interface(instance, store, INTERFACE)
         self.control_func = self._interface(instance, store, CONTROL_INTERFACE)
         self.metrics_func = self._interface(instance, store, METRICS_INTERFACE)
+        self.ratelimit_func = self._interface(instance, store, RATELIMIT_INTERFACE)
         if settings is not None:
             func("set-count-settings")(store, settings)
         S, E = _invoke.STRING, _invoke.Enum
@@ -119,6 +121,7 @@ class _Instance:
         count_texts = func("count-texts-packed")
         self.count_texts = [_invoke.bind(count_texts, store, (E(e), S), "option-string") for e in _WIT_ENCODINGS]
         self.count_request = _invoke.bind(func("count-request"), store, (S,), "s64")
+        self.ratelimit_packed = _invoke.bind(self.ratelimit_func("check-packed"), store, (S,), "s64")
 
     @staticmethod
     def _interface(instance: Any, store: Any, name: str) -> Callable[[str], Any]:
@@ -225,6 +228,13 @@ class Component:
     def metrics(self, name: str, *args: Any) -> Any:
         """A call into the `metrics` interface (batched samples, reports)."""
         return self._generic("metrics_func", name, args)
+
+    def ratelimit(self, name: str, *args: Any) -> Any:
+        """A call into the `ratelimit` interface."""
+        return self._generic("ratelimit_func", name, args)
+
+    def ratelimit_packed(self, request: str) -> int:
+        return self.call("ratelimit_packed", None, request)
 
     def _generic(self, interface: str, name: str, args: tuple) -> Any:
         with self._lock:

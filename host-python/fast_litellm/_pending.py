@@ -17,16 +17,6 @@ def _not_yet(name: str, feature: str) -> NoReturn:
     )
 
 
-def check_rate_limit(key: str, *args: Any, **kwargs: Any) -> dict:
-    """Rate-limit decision for `key` (planned: the rate-limiting issue)."""
-    _not_yet("check_rate_limit", "rate limiting")
-
-
-def get_rate_limit_stats(*args: Any, **kwargs: Any) -> dict:
-    """Rate limiter counters (planned: the rate-limiting issue)."""
-    _not_yet("get_rate_limit_stats", "rate limiting")
-
-
 def get_available_deployment(model_list: list, model: str, blocked_models: Any = None, context: Any = None,
                              settings: Any = None) -> dict:
     """Deployment selection as litellm's Router does it (planned: the routing issue)."""

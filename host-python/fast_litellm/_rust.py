@@ -76,3 +76,33 @@ class SimpleTokenCounter:
             "max_tokens": info.get("max_tokens"),
             "known": True,
         }
+
+
+class SimpleRateLimiter:
+    """A per-key limiter in the component (the earlier package's name and methods).
+    `algorithm`: "fixed-window" (litellm v3's, the default), "token-bucket" or
+    "sliding-window"; `clock` returns ms (inject one in tests)."""
+
+    def __init__(self, requests_per_minute: int = 60, algorithm: str = "fixed-window",
+                 window_seconds: float = 60.0, clock=None) -> None:
+        from ._ratelimit import RateLimiter, monotonic_ms
+
+        if type(requests_per_minute) is not int or requests_per_minute <= 0:
+            raise ValueError(f"requests_per_minute must be a positive int, got {requests_per_minute!r}")
+        self.requests_per_minute = requests_per_minute
+        self._limiter = RateLimiter(requests_per_minute, window_seconds, algorithm, clock or monotonic_ms)
+
+    def check(self, key: str) -> dict:
+        """Admit one request: `allowed`, `remaining_requests`, `retry_after_ms`."""
+        return self._limiter.check(key)
+
+    def is_allowed(self, key: str) -> bool:
+        """Admit one request if there is room; True if it was admitted."""
+        return self._limiter.check(key)["allowed"]
+
+    def get_remaining(self, key: str) -> int:
+        """Requests left for `key` now, without using one."""
+        return self._limiter.remaining(key)
+
+    def get_stats(self) -> dict:
+        return self._limiter.stats()

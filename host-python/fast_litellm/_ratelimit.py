@@ -1,0 +1,104 @@
+"""Rate limiters held in the component (its `ratelimit` interface).
+
+Decisions are made in the component, under the component lock, so concurrent callers in
+threads or asyncio tasks can never be admitted past a limit. The time comes from the host
+(`clock`, ms), so tests inject one and every host of the component decides alike.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable
+
+from ._component import COMPONENT
+
+ALGORITHMS = ("fixed-window", "token-bucket", "sliding-window")
+_NEVER = 2**63 - 2  # retry_after_ms when the cost can never fit
+
+
+def monotonic_ms() -> int:
+    return time.monotonic_ns() // 1_000_000
+
+
+class RateLimiter:
+    """`limit` units per `window_s` per key, with one of ALGORITHMS."""
+
+    def __init__(self, limit: int, window_s: float = 60.0, algorithm: str = "fixed-window",
+                 clock: Callable[[], int] = monotonic_ms) -> None:
+        if type(limit) is not int or limit <= 0:
+            raise ValueError(f"limit must be a positive int, got {limit!r}")
+        if not isinstance(window_s, (int, float)) or isinstance(window_s, bool) or window_s <= 0:
+            raise ValueError(f"window_s must be a positive number of seconds, got {window_s!r}")
+        if algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
+        self.limit, self.window_ms, self.algorithm, self.clock = limit, int(window_s * 1000), algorithm, clock
+        self._lock = threading.Lock()
+        self._instance: Any = None
+        self._id = -1
+
+    def _limiter_id(self) -> int:
+        """The component-side limiter, created on first use and again after a re-instantiation."""
+        instance = COMPONENT._instance
+        if instance is None or instance is not self._instance:
+            with self._lock:
+                COMPONENT.load()
+                created = COMPONENT.ratelimit("create", self.algorithm, self.limit, self.window_ms)
+                if isinstance(created, str):  # result<u32, string>: an error message
+                    raise ValueError(created)
+                self._id, self._instance = created, COMPONENT._instance
+        return self._id
+
+    @staticmethod
+    def _key(key: Any) -> str:
+        if not isinstance(key, str):
+            raise ValueError(f"key must be a str, got {type(key).__name__}")
+        return key
+
+    def check(self, key: str, cost: int = 1) -> dict:
+        """Admit `cost` units for `key` now, or say when they would fit."""
+        key = self._key(key)
+        if type(cost) is not int or cost < 0:
+            raise ValueError(f"cost must be a non-negative int, got {cost!r}")
+        now = self.clock()
+        if cost == 1:
+            packed = COMPONENT.ratelimit_packed(f"{self._limiter_id()},{now},{key}")
+            if packed == -(2**63):
+                raise RuntimeError("the component lost this limiter")
+            if packed >= 0:
+                return {"allowed": True, "remaining_requests": packed, "retry_after_ms": 0}
+            retry = -packed - 1
+            return {"allowed": False, "remaining_requests": 0, "retry_after_ms": None if retry >= _NEVER else retry}
+        d = COMPONENT.ratelimit("check", self._limiter_id(), key, cost, now)
+        if isinstance(d, str):  # result<decision, string>: an error message
+            raise RuntimeError(d)
+        retry = getattr(d, "retry-after-ms")  # wasmtime-py keeps WIT field names
+        return {"allowed": d.allowed, "remaining_requests": d.remaining,
+                "retry_after_ms": None if retry >= _NEVER else retry}
+
+    def remaining(self, key: str) -> int:
+        """What is left for `key` now, without using any of it."""
+        return self.check(key, cost=0)["remaining_requests"]
+
+    def stats(self) -> dict:
+        allowed, denied, keys = COMPONENT.ratelimit("stats", self._limiter_id())
+        return {"algorithm": self.algorithm, "limit": self.limit, "window_s": self.window_ms / 1000,
+                "allowed": allowed, "denied": denied, "keys": keys}
+
+
+_default: RateLimiter | None = None
+
+
+def default_limiter() -> RateLimiter:
+    """The limiter behind fast_litellm.check_rate_limit: 60 requests per minute per key
+    unless configure_rate_limit() says otherwise."""
+    global _default
+    if _default is None:
+        _default = RateLimiter(60, 60.0)
+    return _default
+
+
+def configure(requests_per_minute: int, algorithm: str = "fixed-window") -> RateLimiter:
+    global _default
+    _default = RateLimiter(requests_per_minute, 60.0, algorithm)
+    return _default

@@ -1,0 +1,159 @@
+"""Rate limiters in the component, against reference models written from their definitions."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+from collections import deque
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fast_litellm
+from fast_litellm._component import COMPONENT
+from fast_litellm._rust import SimpleRateLimiter
+from fast_litellm._ratelimit import RateLimiter
+
+NEVER = None
+
+
+class Reference:
+    """Plain-Python limiters, one state per key, no memory bounds."""
+
+    def __init__(self, algorithm: str, limit: int, window_ms: int) -> None:
+        self.algorithm, self.limit, self.window = algorithm, limit, window_ms
+        self.state: dict = {}
+
+    def check(self, key: str, cost: int, now: int) -> dict:
+        limit, window = self.limit, self.window
+        if self.algorithm == "fixed-window":
+            start, used = self.state.get(key, (now, 0))
+            if now - start >= window:
+                start, used = now, 0
+            if used + cost > limit:
+                self.state[key] = (start, used)
+                return {"allowed": False, "remaining_requests": limit - used,
+                        "retry_after_ms": NEVER if cost > limit else start + window - now}
+            self.state[key] = (start, used + cost)
+            return {"allowed": True, "remaining_requests": limit - used - cost, "retry_after_ms": 0}
+        if self.algorithm == "token-bucket":
+            tokens, last = self.state.get(key, (float(limit), now))
+            rate = limit / window
+            tokens = min(tokens + max(now - last, 0) * rate, float(limit))
+            if tokens + 1e-9 >= cost:
+                tokens = max(tokens - cost, 0.0)
+                self.state[key] = (tokens, now)
+                return {"allowed": True, "remaining_requests": int(tokens), "retry_after_ms": 0}
+            self.state[key] = (tokens, now)
+            return {"allowed": False, "remaining_requests": int(tokens),
+                    "retry_after_ms": NEVER if cost > limit else math.ceil((cost - tokens) / rate)}
+        log = self.state.setdefault(key, deque())
+        while log and now - log[0][0] >= window:
+            log.popleft()
+        used = sum(c for _, c in log)
+        if used + cost <= limit:
+            log.append((now, cost))
+            return {"allowed": True, "remaining_requests": limit - used - cost, "retry_after_ms": 0}
+        if cost > limit:
+            return {"allowed": False, "remaining_requests": limit - used, "retry_after_ms": NEVER}
+        freed = limit - used
+        for t, c in log:
+            freed += c
+            if freed >= cost:
+                return {"allowed": False, "remaining_requests": limit - used, "retry_after_ms": t + window - now}
+        raise AssertionError("unreachable")
+
+
+steps = st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.integers(0, 4), st.integers(0, 700)),
+                 min_size=1, max_size=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(algorithm=st.sampled_from(["fixed-window", "token-bucket", "sliding-window"]),
+       limit=st.integers(1, 6), window_ms=st.sampled_from([500, 1000, 60_000]), steps=steps)
+def test_decisions_match_the_reference(algorithm, limit, window_ms, steps):
+    now = [1_000_000]
+    limiter = RateLimiter(limit, window_ms / 1000, algorithm, clock=lambda: now[0])
+    reference = Reference(algorithm, limit, window_ms)
+    for key, cost, dt in steps:
+        now[0] += dt
+        assert limiter.check(key, cost) == reference.check(key, cost, now[0]), (key, cost, now[0])
+
+
+def test_simple_rate_limiter_api_and_errors():
+    now = [0]
+    limiter = SimpleRateLimiter(requests_per_minute=2, clock=lambda: now[0])
+    assert limiter.is_allowed("u") and limiter.get_remaining("u") == 1
+    assert limiter.check("u") == {"allowed": True, "remaining_requests": 0, "retry_after_ms": 0}
+    assert limiter.check("u") == {"allowed": False, "remaining_requests": 0, "retry_after_ms": 60_000}
+    now[0] = 60_000
+    assert limiter.is_allowed("u")
+    stats = limiter.get_stats()
+    assert (stats["allowed"], stats["denied"], stats["keys"]) == (3, 1, 1)  # peeks are not counted
+    with pytest.raises(ValueError, match="requests_per_minute"):
+        SimpleRateLimiter(requests_per_minute=-5)
+    with pytest.raises(ValueError, match="requests_per_minute"):
+        SimpleRateLimiter(requests_per_minute=1.5)
+    with pytest.raises(ValueError, match="algorithm"):
+        SimpleRateLimiter(requests_per_minute=5, algorithm="leaky")
+    with pytest.raises(ValueError, match="key must be a str"):
+        limiter.check(42)
+    with pytest.raises(ValueError, match="cost"):
+        RateLimiter(5).check("k", cost=-1)
+
+
+def test_module_level_check_rate_limit():
+    fast_litellm.configure_rate_limit(requests_per_minute=3)
+    results = [fast_litellm.check_rate_limit("tenant-9")["allowed"] for _ in range(5)]
+    assert results == [True, True, True, False, False]
+    assert fast_litellm.check_rate_limit("tenant-9")["retry_after_ms"] > 0
+    stats = fast_litellm.get_rate_limit_stats()
+    assert stats["limit"] == 3 and stats["allowed"] == 3 and stats["denied"] == 3
+    fast_litellm.configure_rate_limit(requests_per_minute=60)
+
+
+def test_sixteen_threads_never_over_admit():
+    limiter = RateLimiter(500, 60, clock=lambda: 0)  # a frozen clock: one window
+    admitted = []
+
+    def hammer():
+        admitted.append(sum(limiter.check("shared")["allowed"] for _ in range(200)))
+
+    threads = [threading.Thread(target=hammer) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(admitted) == 500  # 3,200 attempts, exactly the limit admitted
+
+
+def test_a_thousand_asyncio_tasks_never_over_admit():
+    limiter = RateLimiter(250, 60, algorithm="sliding-window", clock=lambda: 5)
+
+    async def one() -> bool:
+        await asyncio.sleep(0)
+        return limiter.check("shared")["allowed"]
+
+    async def main() -> list:
+        return await asyncio.gather(*(one() for _ in range(1000)))
+
+    assert sum(asyncio.run(main())) == 250
+
+
+def test_a_million_keys_bounded_and_reclaimed():
+    now = [0]
+    limiter = RateLimiter(10, 1, clock=lambda: now[0])
+    limiter.check("warm")
+    before = COMPONENT.ratelimit("memory-bytes")
+    for i in range(1_000_000):
+        limiter.check(f"k{i}")
+    grown = COMPONENT.ratelimit("memory-bytes") - before
+    print(f"1,000,000 keys: linear memory grew {grown / 1e6:.1f} MB, {grown / 1e6:.1f} bytes per key")
+    assert limiter.stats()["keys"] == 1_000_001
+    now[0] = 1_000  # a window later: the idle keys move to the old generation...
+    limiter.check("fresh")
+    now[0] = 2_000  # ...and two windows later they are gone
+    limiter.check("fresh")
+    assert limiter.stats()["keys"] == 1
