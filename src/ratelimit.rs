@@ -37,74 +37,120 @@ pub struct Decision {
     pub retry_after_ms: u64,
 }
 
-#[derive(Debug, Clone)]
-enum State {
-    Fixed { start_ms: u64, used: u64 },
-    Bucket { tokens: f64, last_ms: u64 },
-    Log { admitted: VecDeque<(u64, u64)>, used: u64 },
+/// Fixed window: (start of the window, truncated to 32 bits of ms; units used). 8 bytes:
+/// a million keys fit in about 50 bytes each. The truncated start is exact while a window
+/// is shorter than 2^31 ms, since a key idle for two windows is dropped.
+#[derive(Clone, Copy, Debug)]
+struct Fixed {
+    start: u32,
+    used: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Bucket {
+    tokens: f64,
+    last_ms: u64,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Log {
+    admitted: VecDeque<(u64, u64)>,
+    used: u64,
+}
+
+/// Keys in two generations, rotated every window (see the module comment).
+struct Generations<S> {
+    current: HashMap<u64, S>,
+    previous: HashMap<u64, S>,
+    start_ms: u64,
+}
+
+impl<S> Generations<S> {
+    fn new() -> Self {
+        Generations { current: HashMap::new(), previous: HashMap::new(), start_ms: 0 }
+    }
+
+    /// A key still in `previous` at a rotation was last seen before the rotation before,
+    /// more than a window ago: its state no longer matters and it is dropped here.
+    fn take(&mut self, key: u64, now_ms: u64, window_ms: u64) -> Option<S> {
+        if now_ms.saturating_sub(self.start_ms) >= window_ms {
+            self.previous = std::mem::take(&mut self.current);
+            self.start_ms = now_ms;
+        }
+        self.current.remove(&key).or_else(|| self.previous.remove(&key))
+    }
+
+    fn put(&mut self, key: u64, state: S) {
+        self.current.insert(key, state);
+    }
+
+    fn len(&self) -> usize {
+        self.current.len() + self.previous.len()
+    }
+}
+
+enum Store {
+    Fixed(Generations<Fixed>),
+    Bucket(Generations<Bucket>),
+    Log(Generations<Log>),
 }
 
 pub struct Limiter {
     pub algorithm: Algorithm,
     pub limit: u64,
     pub window_ms: u64,
-    current: HashMap<u64, State>,
-    previous: HashMap<u64, State>,
-    generation_start_ms: u64,
+    store: Store,
     pub allowed: u64,
     pub denied: u64,
 }
 
 impl Limiter {
     pub fn new(algorithm: Algorithm, limit: u64, window_ms: u64) -> Result<Limiter, String> {
-        if limit == 0 {
-            return Err("limit must be at least 1".into());
+        if limit == 0 || limit > u64::from(u32::MAX) {
+            return Err(format!("limit must be between 1 and {}, got {limit}", u32::MAX));
         }
-        if window_ms == 0 {
-            return Err("window must be at least 1 ms".into());
+        if window_ms == 0 || window_ms > 1 << 31 {
+            return Err(format!("window must be between 1 ms and 2^31 ms (24.8 days), got {window_ms} ms"));
         }
-        Ok(Limiter {
-            algorithm,
-            limit,
-            window_ms,
-            current: HashMap::new(),
-            previous: HashMap::new(),
-            generation_start_ms: 0,
-            allowed: 0,
-            denied: 0,
-        })
+        let store = match algorithm {
+            Algorithm::FixedWindow => Store::Fixed(Generations::new()),
+            Algorithm::TokenBucket => Store::Bucket(Generations::new()),
+            Algorithm::SlidingWindow => Store::Log(Generations::new()),
+        };
+        Ok(Limiter { algorithm, limit, window_ms, store, allowed: 0, denied: 0 })
     }
 
     pub fn keys(&self) -> usize {
-        self.current.len() + self.previous.len()
-    }
-
-    fn rotate(&mut self, now_ms: u64) {
-        // A key still in `previous` at a rotation was last seen before the one before it,
-        // more than a window ago: its state no longer matters and it is dropped here.
-        if now_ms.saturating_sub(self.generation_start_ms) >= self.window_ms {
-            self.previous = std::mem::take(&mut self.current);
-            self.generation_start_ms = now_ms;
-        }
-    }
-
-    fn fresh(&self, now_ms: u64) -> State {
-        match self.algorithm {
-            Algorithm::FixedWindow => State::Fixed { start_ms: now_ms, used: 0 },
-            Algorithm::TokenBucket => State::Bucket { tokens: self.limit as f64, last_ms: now_ms },
-            Algorithm::SlidingWindow => State::Log { admitted: VecDeque::new(), used: 0 },
+        match &self.store {
+            Store::Fixed(g) => g.len(),
+            Store::Bucket(g) => g.len(),
+            Store::Log(g) => g.len(),
         }
     }
 
     /// Admit `cost` units for `key_hash` at `now_ms`, or say when they would fit.
     pub fn check(&mut self, key_hash: u64, cost: u64, now_ms: u64) -> Decision {
-        self.rotate(now_ms);
-        let state = match self.current.remove(&key_hash).or_else(|| self.previous.remove(&key_hash)) {
-            Some(s) => s,
-            None => self.fresh(now_ms),
+        let (limit, window) = (self.limit, self.window_ms);
+        let decision = match &mut self.store {
+            Store::Fixed(g) => {
+                let state = g.take(key_hash, now_ms, window).unwrap_or(Fixed { start: now_ms as u32, used: 0 });
+                let (state, d) = fixed(state, cost, now_ms, limit, window);
+                g.put(key_hash, state);
+                d
+            }
+            Store::Bucket(g) => {
+                let state = g.take(key_hash, now_ms, window).unwrap_or(Bucket { tokens: limit as f64, last_ms: now_ms });
+                let (state, d) = bucket(state, cost, now_ms, limit, window);
+                g.put(key_hash, state);
+                d
+            }
+            Store::Log(g) => {
+                let mut state = g.take(key_hash, now_ms, window).unwrap_or_default();
+                let d = log(&mut state, cost, now_ms, limit, window);
+                g.put(key_hash, state);
+                d
+            }
         };
-        let (state, decision) = self.decide(state, cost, now_ms);
-        self.current.insert(key_hash, state);
         if cost > 0 {
             // a cost-0 check only looks at what is left
             if decision.allowed {
@@ -115,66 +161,66 @@ impl Limiter {
         }
         decision
     }
+}
 
-    fn decide(&self, state: State, cost: u64, now: u64) -> (State, Decision) {
-        let (limit, window) = (self.limit, self.window_ms);
-        match state {
-            State::Fixed { mut start_ms, mut used } => {
-                if now.saturating_sub(start_ms) >= window {
-                    start_ms = now; // anchored at the first request of the new window
-                    used = 0;
-                }
-                if used + cost > limit {
-                    let retry = if cost > limit { u64::MAX } else { start_ms + window - now };
-                    (State::Fixed { start_ms, used }, Decision { allowed: false, remaining: limit - used, retry_after_ms: retry })
-                } else {
-                    used += cost;
-                    (State::Fixed { start_ms, used }, Decision { allowed: true, remaining: limit - used, retry_after_ms: 0 })
-                }
-            }
-            State::Bucket { mut tokens, last_ms } => {
-                let rate = limit as f64 / window as f64; // tokens per ms
-                tokens = (tokens + now.saturating_sub(last_ms) as f64 * rate).min(limit as f64);
-                let c = cost as f64;
-                if tokens + 1e-9 >= c {
-                    tokens = (tokens - c).max(0.0);
-                    (State::Bucket { tokens, last_ms: now }, Decision { allowed: true, remaining: tokens as u64, retry_after_ms: 0 })
-                } else {
-                    let retry = if cost > limit { u64::MAX } else { ((c - tokens) / rate).ceil() as u64 };
-                    (State::Bucket { tokens, last_ms: now }, Decision { allowed: false, remaining: tokens as u64, retry_after_ms: retry })
-                }
-            }
-            State::Log { mut admitted, mut used } => {
-                while let Some(&(t, c)) = admitted.front() {
-                    if now.saturating_sub(t) >= window {
-                        admitted.pop_front();
-                        used -= c;
-                    } else {
-                        break;
-                    }
-                }
-                if used + cost <= limit {
-                    admitted.push_back((now, cost));
-                    used += cost;
-                    (State::Log { admitted, used }, Decision { allowed: true, remaining: limit - used, retry_after_ms: 0 })
-                } else if cost > limit {
-                    (State::Log { admitted, used }, Decision { allowed: false, remaining: limit - used, retry_after_ms: u64::MAX })
-                } else {
-                    // the earliest time enough admissions have left the window
-                    let mut freed = limit - used;
-                    let mut retry = 0;
-                    for &(t, c) in &admitted {
-                        freed += c;
-                        if freed >= cost {
-                            retry = t + window - now;
-                            break;
-                        }
-                    }
-                    (State::Log { admitted, used }, Decision { allowed: false, remaining: limit - used, retry_after_ms: retry })
-                }
-            }
+fn fixed(mut s: Fixed, cost: u64, now: u64, limit: u64, window: u64) -> (Fixed, Decision) {
+    let mut elapsed = u64::from((now as u32).wrapping_sub(s.start));
+    if elapsed >= window {
+        s = Fixed { start: now as u32, used: 0 }; // anchored at the first request of the window
+        elapsed = 0;
+    }
+    let used = u64::from(s.used);
+    if used + cost > limit {
+        let retry = if cost > limit { u64::MAX } else { window - elapsed };
+        (s, Decision { allowed: false, remaining: limit - used, retry_after_ms: retry })
+    } else {
+        s.used = (used + cost) as u32;
+        (s, Decision { allowed: true, remaining: limit - used - cost, retry_after_ms: 0 })
+    }
+}
+
+fn bucket(mut s: Bucket, cost: u64, now: u64, limit: u64, window: u64) -> (Bucket, Decision) {
+    let rate = limit as f64 / window as f64; // tokens per ms
+    s.tokens = (s.tokens + now.saturating_sub(s.last_ms) as f64 * rate).min(limit as f64);
+    s.last_ms = now;
+    let c = cost as f64;
+    if s.tokens + 1e-9 >= c {
+        s.tokens = (s.tokens - c).max(0.0);
+        (s, Decision { allowed: true, remaining: s.tokens as u64, retry_after_ms: 0 })
+    } else {
+        let retry = if cost > limit { u64::MAX } else { ((c - s.tokens) / rate).ceil() as u64 };
+        (s, Decision { allowed: false, remaining: s.tokens as u64, retry_after_ms: retry })
+    }
+}
+
+fn log(s: &mut Log, cost: u64, now: u64, limit: u64, window: u64) -> Decision {
+    while let Some(&(t, c)) = s.admitted.front() {
+        if now.saturating_sub(t) >= window {
+            s.admitted.pop_front();
+            s.used -= c;
+        } else {
+            break;
         }
     }
+    if s.used + cost <= limit {
+        s.admitted.push_back((now, cost));
+        s.used += cost;
+        return Decision { allowed: true, remaining: limit - s.used, retry_after_ms: 0 };
+    }
+    if cost > limit {
+        return Decision { allowed: false, remaining: limit - s.used, retry_after_ms: u64::MAX };
+    }
+    // the earliest time enough admissions have left the window
+    let mut freed = limit - s.used;
+    let mut retry = 0;
+    for &(t, c) in &s.admitted {
+        freed += c;
+        if freed >= cost {
+            retry = t + window - now;
+            break;
+        }
+    }
+    Decision { allowed: false, remaining: limit - s.used, retry_after_ms: retry }
 }
 
 /// FNV-1a 64 of a key (the same hash `control::bucket` uses before its modulo).
