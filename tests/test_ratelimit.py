@@ -114,11 +114,15 @@ def test_module_level_check_rate_limit():
     fast_litellm.configure_rate_limit(requests_per_minute=60)
 
 
-def test_sixteen_threads_never_over_admit():
+@pytest.mark.parametrize("round_", range(5))
+def test_sixteen_threads_never_over_admit(round_):
+    # a fresh limiter each time: its very first use is concurrent too (found a race there)
     limiter = RateLimiter(500, 60, clock=lambda: 0)  # a frozen clock: one window
     admitted = []
+    start = threading.Barrier(16)
 
     def hammer():
+        start.wait()
         admitted.append(sum(limiter.check("shared")["allowed"] for _ in range(200)))
 
     threads = [threading.Thread(target=hammer) for _ in range(16)]

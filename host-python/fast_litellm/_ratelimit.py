@@ -38,15 +38,18 @@ class RateLimiter:
         self._id = -1
 
     def _limiter_id(self) -> int:
-        """The component-side limiter, created on first use and again after a re-instantiation."""
+        """The component-side limiter, created on first use and again after a
+        re-instantiation (a trap loses the instance's limiters, and with them the counts of
+        the current window)."""
         instance = COMPONENT._instance
         if instance is None or instance is not self._instance:
             with self._lock:
                 COMPONENT.load()
-                created = COMPONENT.ratelimit("create", self.algorithm, self.limit, self.window_ms)
-                if isinstance(created, str):  # result<u32, string>: an error message
-                    raise ValueError(created)
-                self._id, self._instance = created, COMPONENT._instance
+                if COMPONENT._instance is not self._instance:  # not created meanwhile by another thread
+                    created = COMPONENT.ratelimit("create", self.algorithm, self.limit, self.window_ms)
+                    if isinstance(created, str):  # result<u32, string>: an error message
+                        raise ValueError(created)
+                    self._id, self._instance = created, COMPONENT._instance
         return self._id
 
     @staticmethod
@@ -63,6 +66,8 @@ class RateLimiter:
         now = self.clock()
         if cost == 1:
             packed = COMPONENT.ratelimit_packed(f"{self._limiter_id()},{now},{key}")
+            if packed == -(2**63):  # the instance was replaced between lookup and call
+                packed = COMPONENT.ratelimit_packed(f"{self._limiter_id()},{now},{key}")
             if packed == -(2**63):
                 raise RuntimeError("the component lost this limiter")
             if packed >= 0:
