@@ -275,3 +275,19 @@ def test_cli_bench_writes_json_and_chart(tmp_path):
     assert all(r["stock_us"] > 0 and r["accelerated_us"] > 0 for r in report["rows"])
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "[" in run.stderr and "/" in run.stderr  # the progress bar
+
+
+def test_batch_counting_follows_the_flag(stock):
+    from fast_litellm._rust import SimpleTokenCounter
+
+    texts = [f"batch text {i}" for i in range(10)]
+    expected = [stock.token_counter(model="gpt-4", text=t) for t in texts]
+    counter = SimpleTokenCounter()
+    fast_litellm.set_feature_state(FEATURE, "disabled")
+    assert counter.count_tokens_batch(texts, model="gpt-4") == expected
+    ops = fast_litellm.get_performance_stats()["operations"]
+    assert "count_tokens_batch" not in ops
+    assert ops["token_counter"]["handed_to_litellm"] == {"feature_disabled": 10}
+    fast_litellm.set_feature_state(FEATURE, "enabled")
+    assert counter.count_tokens_batch(texts, model="gpt-4") == expected
+    assert fast_litellm.get_performance_stats()["operations"]["count_tokens_batch"]["component"] == 1

@@ -283,6 +283,10 @@ class Flags:
                     f.open_until, f.half_open = 0, False
                     f.events.clear()
 
+    def state_of(self, feature: str) -> str | None:
+        f = self._features.get(feature)
+        return None if f is None else f.state
+
     def is_enabled(self, feature: str, request_id: str | None = None) -> bool:
         """Would a request (with this id) be served by the component right now?"""
         f = self._features.get(feature)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._component import COMPONENT
+from ._flags import ACCELERATED, FLAGS
 from ._stats import STATS
 from . import tokens
 
@@ -38,7 +39,10 @@ class SimpleTokenCounter:
         if not isinstance(texts, (list, tuple)) or not all(isinstance(t, str) for t in texts):
             raise ValueError("texts must be a list of str")
         plan = tokens.plan_for(model)
-        if plan.reason is None and texts and not _litellm_disabled():
+        # the batch is one component call: only when the flag sends calls there outright
+        # (disabled, rollout and shadow go text by text through litellm.token_counter's path)
+        accelerated = FLAGS.route(tokens.FEATURE) == ACCELERATED and FLAGS.state_of(tokens.FEATURE) == "enabled"
+        if plan.reason is None and texts and accelerated and not _litellm_disabled():
             try:
                 counts = COMPONENT.count_texts(plan.encoding, list(texts))
             except Exception:  # a trap (counted) or text that is not UTF-8: one by one below
