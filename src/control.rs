@@ -53,15 +53,21 @@ impl State {
     }
 }
 
-/// Bucket 0..99 of a request id: FNV-1a (64-bit) over its UTF-8 bytes, modulo 100.
-/// Simple enough for any host to reproduce; the component's answer is the reference.
-pub fn bucket(request_id: &str) -> u32 {
+/// FNV-1a (64-bit) over the UTF-8 bytes of `text`: the rollout bucket and the rate
+/// limiters' key hash. Simple enough for any host to reproduce.
+pub fn fnv1a64(text: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in request_id.as_bytes() {
+    for b in text.as_bytes() {
         h ^= u64::from(*b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
-    (h % 100) as u32
+    h
+}
+
+/// Bucket 0..99 of a request id: FNV-1a 64, modulo 100. The component's answer is the
+/// reference other hosts are tested against.
+pub fn bucket(request_id: &str) -> u32 {
+    (fnv1a64(request_id) % 100) as u32
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,6 +7,8 @@
 //! every window: an idle key is dropped within two windows, with no scan per request.
 
 use hashbrown::HashMap;
+
+pub use crate::control::fnv1a64 as key_hash;
 use std::collections::VecDeque;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -221,16 +223,6 @@ fn log(s: &mut Log, cost: u64, now: u64, limit: u64, window: u64) -> Decision {
         }
     }
     Decision { allowed: false, remaining: limit - s.used, retry_after_ms: retry }
-}
-
-/// FNV-1a 64 of a key (the same hash `control::bucket` uses before its modulo).
-pub fn key_hash(key: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in key.as_bytes() {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import array
 import hashlib
+import json
 import logging
 import os
 import threading
@@ -211,15 +212,8 @@ class Component:
                 raise
 
     def call_plain(self, name: str, *args: Any) -> Any:
-        """A call through wasmtime's generic API, for cold paths and list arguments."""
-        with self._lock:
-            instance = self._ensure_instance()
-            try:
-                return instance.func(name)(instance.store, *args)
-            except Exception:
-                self._instance = None
-                STATS.record_trap()
-                raise
+        """A `tokenizer` call through wasmtime's generic API, for cold paths and lists."""
+        return self._generic("func", name, args)
 
     def control(self, name: str, *args: Any) -> Any:
         """A call into the `control` interface (flags, breakers): cold path, generic API."""
@@ -237,6 +231,7 @@ class Component:
         return self.call("ratelimit_packed", None, request)
 
     def _generic(self, interface: str, name: str, args: tuple) -> Any:
+        """Call `name` of the instance's `interface` lookup; a trap drops the instance."""
         with self._lock:
             instance = self._ensure_instance()
             try:
@@ -263,8 +258,6 @@ class Component:
 
     def count_texts(self, encoding: int, texts: list[str]) -> list[int] | None:
         """Counts for `texts` (strs) in one call; None if they are not all plain strings."""
-        import json
-
         packed = self.call("count_texts", encoding, json.dumps(texts, ensure_ascii=False))
         if packed is None:
             return None

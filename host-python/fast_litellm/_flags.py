@@ -22,6 +22,7 @@ import os
 import threading
 import time
 from collections import deque
+from types import SimpleNamespace
 from typing import Any
 
 log = logging.getLogger("fast_litellm")
@@ -184,15 +185,17 @@ class Flags:
                                      "cool_off_s": float(cool_off_s), "probes_to_close": probes_to_close}
             self._push_breaker_settings()
 
-    def _push_breaker_settings(self) -> None:
-        from types import SimpleNamespace
+    def _breaker_record(self) -> SimpleNamespace:
+        """The breaker settings as the WIT record (wasmtime-py reads dashed field names)."""
+        s = self.breaker_settings
+        return SimpleNamespace(**{
+            "error-threshold": s["error_threshold"], "window-ms": int(s["window_s"] * 1000),
+            "cool-off-ms": int(s["cool_off_s"] * 1000), "probes-to-close": s["probes_to_close"]})
 
+    def _push_breaker_settings(self) -> None:
         from ._component import COMPONENT
 
-        s = self.breaker_settings
-        COMPONENT.control("set-breaker-settings", SimpleNamespace(**{
-            "error-threshold": s["error_threshold"], "window-ms": int(s["window_s"] * 1000),
-            "cool-off-ms": int(s["cool_off_s"] * 1000), "probes-to-close": s["probes_to_close"]}))
+        COMPONENT.control("set-breaker-settings", self._breaker_record())
 
     def install(self) -> None:
         """Load the configuration and keep re-instantiated components in step."""
@@ -205,14 +208,9 @@ class Flags:
     def push_to(self, instance: Any) -> None:
         """A fresh instance (after a trap) starts from defaults: give it the states and
         breaker settings in force, and replay the outcomes its breaker had seen."""
-        from types import SimpleNamespace
-
         for name, f in self._features.items():
             instance.control_func("set-state")(instance.store, name, f.state)
-        s = self.breaker_settings
-        instance.control_func("set-breaker-settings")(instance.store, SimpleNamespace(**{
-            "error-threshold": s["error_threshold"], "window-ms": int(s["window_s"] * 1000),
-            "cool-off-ms": int(s["cool_off_s"] * 1000), "probes-to-close": s["probes_to_close"]}))
+        instance.control_func("set-breaker-settings")(instance.store, self._breaker_record())
         record = instance.control_func("record-outcome")
         for name, f in self._features.items():
             for at, ok in f.events:

@@ -14,12 +14,6 @@ from ._stats import STATS
 from . import tokens
 
 
-def _litellm_disabled() -> bool:
-    import litellm
-
-    return litellm.disable_token_counter is True
-
-
 class SimpleTokenCounter:
     """Token counting with litellm's exact counts, plus litellm's cost map and limits."""
 
@@ -42,7 +36,7 @@ class SimpleTokenCounter:
         # the batch is one component call: only when the flag sends calls there outright
         # (disabled, rollout and shadow go text by text through litellm.token_counter's path)
         accelerated = FLAGS.route(tokens.FEATURE) == ACCELERATED and FLAGS.state_of(tokens.FEATURE) == "enabled"
-        if plan.reason is None and texts and accelerated and not _litellm_disabled():
+        if plan.reason is None and texts and accelerated and tokens._litellm().disable_token_counter is not True:
             try:
                 counts = COMPONENT.count_texts(plan.encoding, list(texts))
             except Exception:  # a trap (counted) or text that is not UTF-8: one by one below
