@@ -106,32 +106,26 @@ def bind(func: Any, store: Any, args: tuple, result: str) -> Callable[[str], Any
         maybe_raise_last_exn()
         raise error
 
+    def run(text: str) -> None:
+        """Fill the string slot and call; the result is left in `out`."""
+        data = text.encode()
+        slot_size.value = len(data)
+        slot_data.value = _address_of(data)  # borrowed by the call; `data` outlives it
+        err = _call(func_ref, context, params, n_args, out_ref, one)
+        if err:
+            fail(err)
+
     if result == "s64":
         def call(text: str) -> int:
-            data = text.encode()
-            slot_size.value = len(data)
-            slot_data.value = _address_of(data)  # borrowed by the call; `data` outlives it
-            err = _call(func_ref, context, params, n_args, out_ref, one)
-            if err:
-                fail(err)
+            run(text)
             return of.s64
     elif result == "u64":
         def call(text: str) -> int:
-            data = text.encode()
-            slot_size.value = len(data)
-            slot_data.value = _address_of(data)  # borrowed by the call; `data` outlives it
-            err = _call(func_ref, context, params, n_args, out_ref, one)
-            if err:
-                fail(err)
+            run(text)
             return of.u64
     elif result == "string":
         def call(text: str) -> str:
-            data = text.encode()
-            slot_size.value = len(data)
-            slot_data.value = _address_of(data)  # borrowed by the call; `data` outlives it
-            err = _call(func_ref, context, params, n_args, out_ref, one)
-            if err:
-                fail(err)
+            run(text)
             vec = of.string
             try:
                 return _string_at(vec.data, vec.size).decode()
@@ -139,12 +133,7 @@ def bind(func: Any, store: Any, args: tuple, result: str) -> Callable[[str], Any
                 _release(out_ref, out)
     elif result == "option-string":
         def call(text: str) -> str | None:
-            data = text.encode()
-            slot_size.value = len(data)
-            slot_data.value = _address_of(data)  # borrowed by the call; `data` outlives it
-            err = _call(func_ref, context, params, n_args, out_ref, one)
-            if err:
-                fail(err)
+            run(text)
             inner = of.option
             if not inner:  # none: nothing was allocated
                 out.kind = _KIND_PLAIN
