@@ -240,9 +240,11 @@ def check_rate_limit(key: str, cost: int = 1) -> dict:
     return _ratelimit.default_limiter().check(key, cost)
 
 
-def configure_rate_limit(requests_per_minute: int, algorithm: str = "fixed-window") -> None:
-    """Replace the default limiter (`fixed-window`, `token-bucket` or `sliding-window`)."""
-    _ratelimit.configure(requests_per_minute, algorithm)
+def configure_rate_limit(requests_per_minute: int, algorithm: str = "fixed-window",
+                         redis_url: str | None = None) -> None:
+    """Replace the default limiter (`fixed-window`, `token-bucket` or `sliding-window`).
+    With `redis_url`, the limit is shared by every process using that Redis (fixed-window)."""
+    _ratelimit.configure(requests_per_minute, algorithm, redis_url)
 
 
 def get_rate_limit_stats() -> dict:

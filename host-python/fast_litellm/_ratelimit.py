@@ -12,6 +12,7 @@ import time
 from typing import Any, Callable
 
 from ._component import COMPONENT
+from ._shared_limits import SharedWindows, wall_ms
 
 ALGORITHMS = ("fixed-window", "token-bucket", "sliding-window")
 _NEVER = 2**63 - 2  # retry_after_ms when the cost can never fit
@@ -22,17 +23,26 @@ def monotonic_ms() -> int:
 
 
 class RateLimiter:
-    """`limit` units per `window_s` per key, with one of ALGORITHMS."""
+    """`limit` units per `window_s` per key, with one of ALGORITHMS.
+
+    With `redis` (a URL or a redis-py client), the limit is shared by every process that
+    uses the same Redis and `name` (fixed-window only; see _shared_limits); the default
+    clock is then the wall clock, the one timebase processes share."""
 
     def __init__(self, limit: int, window_s: float = 60.0, algorithm: str = "fixed-window",
-                 clock: Callable[[], int] = monotonic_ms) -> None:
+                 clock: Callable[[], int] | None = None, redis: Any = None, name: str = "default",
+                 redis_retry_s: float = 1.0) -> None:
         if type(limit) is not int or limit <= 0:
             raise ValueError(f"limit must be a positive int, got {limit!r}")
         if not isinstance(window_s, (int, float)) or isinstance(window_s, bool) or window_s <= 0:
             raise ValueError(f"window_s must be a positive number of seconds, got {window_s!r}")
         if algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
-        self.limit, self.window_ms, self.algorithm, self.clock = limit, int(window_s * 1000), algorithm, clock
+        if redis is not None and algorithm != "fixed-window":
+            raise ValueError(f"limits shared through Redis use the fixed-window algorithm, got {algorithm!r}")
+        self.limit, self.window_ms, self.algorithm = limit, int(window_s * 1000), algorithm
+        self.shared = None if redis is None else SharedWindows(redis, name, limit, self.window_ms, redis_retry_s)
+        self.clock = clock or (monotonic_ms if redis is None else wall_ms)
         self._lock = threading.Lock()
         self._instance: Any = None
         self._id = -1
@@ -64,6 +74,21 @@ class RateLimiter:
         if type(cost) is not int or cost < 0:
             raise ValueError(f"cost must be a non-negative int, got {cost!r}")
         now = self.clock()
+        if self.shared is not None:
+            return self._check_shared(key, cost, now)
+        return self._check_local(key, cost, now)
+
+    def _check_shared(self, key: str, cost: int, now: int) -> dict:
+        decision = self.shared.check(key, cost, now)
+        if decision is None:  # Redis does not answer: this process limits on its own
+            decision = self._check_local(key, cost, now)
+            self.shared.decided_locally(key, cost, decision["allowed"])
+            return decision
+        if decision["allowed"] and cost:
+            self._check_local(key, cost, now)  # mirror: this process's share, for an outage
+        return decision
+
+    def _check_local(self, key: str, cost: int, now: int) -> dict:
         if cost == 1:
             packed = COMPONENT.ratelimit_packed(f"{self._limiter_id()},{now},{key}")
             if packed == -(2**63):  # the instance was replaced between lookup and call
@@ -87,8 +112,11 @@ class RateLimiter:
 
     def stats(self) -> dict:
         allowed, denied, keys = COMPONENT.ratelimit("stats", self._limiter_id())
-        return {"algorithm": self.algorithm, "limit": self.limit, "window_s": self.window_ms / 1000,
-                "allowed": allowed, "denied": denied, "keys": keys}
+        stats = {"algorithm": self.algorithm, "limit": self.limit, "window_s": self.window_ms / 1000,
+                 "allowed": allowed, "denied": denied, "keys": keys}
+        if self.shared is not None:  # decisions returned; "keys": this process's local mirror
+            stats.update(self.shared.stats())
+        return stats
 
 
 _default: RateLimiter | None = None
@@ -103,7 +131,7 @@ def default_limiter() -> RateLimiter:
     return _default
 
 
-def configure(requests_per_minute: int, algorithm: str = "fixed-window") -> RateLimiter:
+def configure(requests_per_minute: int, algorithm: str = "fixed-window", redis_url: str | None = None) -> RateLimiter:
     global _default
-    _default = RateLimiter(requests_per_minute, 60.0, algorithm)
+    _default = RateLimiter(requests_per_minute, 60.0, algorithm, redis=redis_url)
     return _default

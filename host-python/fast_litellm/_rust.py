@@ -79,16 +79,17 @@ class SimpleTokenCounter:
 class SimpleRateLimiter:
     """A per-key limiter in the component (the earlier package's name and methods).
     `algorithm`: "fixed-window" (litellm v3's, the default), "token-bucket" or
-    "sliding-window"; `clock` returns ms (inject one in tests)."""
+    "sliding-window"; `clock` returns ms (inject one in tests). With `redis_url` the limit
+    is shared by every process using that Redis (fixed-window)."""
 
     def __init__(self, requests_per_minute: int = 60, algorithm: str = "fixed-window",
-                 window_seconds: float = 60.0, clock=None) -> None:
-        from ._ratelimit import RateLimiter, monotonic_ms
+                 window_seconds: float = 60.0, clock=None, redis_url: str | None = None) -> None:
+        from ._ratelimit import RateLimiter
 
         if type(requests_per_minute) is not int or requests_per_minute <= 0:
             raise ValueError(f"requests_per_minute must be a positive int, got {requests_per_minute!r}")
         self.requests_per_minute = requests_per_minute
-        self._limiter = RateLimiter(requests_per_minute, window_seconds, algorithm, clock or monotonic_ms)
+        self._limiter = RateLimiter(requests_per_minute, window_seconds, algorithm, clock, redis=redis_url)
 
     def check(self, key: str) -> dict:
         """Admit one request: `allowed`, `remaining_requests`, `retry_after_ms`."""
