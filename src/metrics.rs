@@ -64,14 +64,15 @@ impl Series {
         }
     }
 
-    fn record(&mut self, ok: bool, ns: u64, size: u64) {
-        self.count += 1;
-        self.errors += u64::from(!ok);
-        self.total_ns += u128::from(ns);
-        self.hist[bucket_of(ns)] += 1;
+    /// One sample standing for `weight` calls (hosts may time 1 call in n).
+    fn record(&mut self, ok: bool, ns: u64, size: u64, weight: u64) {
+        self.count += weight;
+        self.errors += if ok { 0 } else { weight };
+        self.total_ns += u128::from(ns) * u128::from(weight);
+        self.hist[bucket_of(ns)] += weight;
         let c = &mut self.by_size[size_class(size)];
-        c.0 += 1;
-        c.1 += u128::from(ns);
+        c.0 += weight;
+        c.1 += u128::from(ns) * u128::from(weight);
     }
 
     /// The q-quantile in microseconds (the midpoint of its bucket).
@@ -119,23 +120,25 @@ impl Metrics {
         id
     }
 
-    pub fn record(&mut self, id: u32, ok: bool, ns: u64, size: u64) -> bool {
+    pub fn record(&mut self, id: u32, ok: bool, ns: u64, size: u64, weight: u64) -> bool {
         match self.series.get_mut(id as usize) {
             Some(s) => {
-                s.record(ok, ns, size);
+                s.record(ok, ns, size, weight);
                 true
             }
             None => false,
         }
     }
 
-    /// Samples packed as little-endian u64 quadruples (series id, ok, ns, input size);
-    /// returns how many were taken (records naming an unknown series are skipped).
+    /// Samples packed as little-endian u64 quadruples (series id, flags, ns, input size);
+    /// flags: bit 0 ok, the bits above it the sample's weight minus one (0 and 1 are one
+    /// call, failed and ok). Returns how many were taken (unknown series are skipped).
     pub fn record_packed(&mut self, bytes: &[u8]) -> u32 {
         let mut taken = 0;
         for rec in bytes.chunks_exact(32) {
             let word = |i: usize| u64::from_le_bytes(rec[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
-            if self.record(word(0) as u32, word(1) != 0, word(2), word(3)) {
+            let flags = word(1);
+            if self.record(word(0) as u32, flags & 1 != 0, word(2), word(3), (flags >> 1).saturating_add(1)) {
                 taken += 1;
             }
         }
@@ -310,5 +313,21 @@ mod tests {
         assert!((45.0..=56.0).contains(&p50), "{p50}");
         assert!(m.prometheus().contains("fast_litellm_calls_total{component=\"token_counting\",operation=\"token_counter\",path=\"accelerated\"} 100"));
         assert!(m.csv(None).lines().count() == 2);
+    }
+
+    #[test]
+    fn a_weighted_sample_stands_for_its_calls() {
+        let mut m = Metrics::default();
+        let id = m.register("token_counting", "token_counter", "accelerated");
+        let mut packed = Vec::new();
+        // one ok sample of weight 8 at 10 us, one failed call at 1 ms
+        for w in [u64::from(id), 1 | (7 << 1), 10_000, 5, u64::from(id), 0, 1_000_000, 5] {
+            packed.extend_from_slice(&w.to_le_bytes());
+        }
+        assert_eq!(m.record_packed(&packed), 2);
+        let s = &m.series[id as usize];
+        assert_eq!((s.count, s.errors), (9, 1));
+        assert!((s.mean_us() - (8.0 * 10.0 + 1_000.0) / 9.0).abs() < 1e-9);
+        assert!(s.quantile_us(0.8) < 20.0 && s.quantile_us(0.95) > 500.0);
     }
 }

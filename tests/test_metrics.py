@@ -34,7 +34,9 @@ def test_accelerated_and_handed_off_calls_are_timed():
         litellm.token_counter(model="claude-sonnet-4-5", text=f"handed off {i}")
     fast = _series("token_counting")
     slow = _series("token_counting", path="litellm")
+    # served calls are timed 1 in 8 (calls 1, 9, ..., 33), each sample standing for 8
     assert fast["count"] == 40 and fast["errors"] == 0
+    assert fast_litellm.get_performance_stats()["operations"]["token_counter"]["component"] == 40
     assert slow["count"] == 25
     for s in (fast, slow):
         assert 0 < s["p50_us"] <= s["p95_us"] <= s["p99_us"]
@@ -78,9 +80,11 @@ def test_bad_records_raise_valueerror():
 
 
 def test_prometheus_text_and_collector():
-    litellm.token_counter(model="gpt-4", text="prometheus")
+    for i in range(16):
+        litellm.token_counter(model="gpt-4", text=f"prometheus {i}")
     text = fast_litellm.prometheus_metrics()
-    assert 'fast_litellm_calls_total{component="token_counting",operation="token_counter",path="accelerated"} 1' in text
+    # served calls are timed 1 in 8, each sample standing for 8 calls
+    assert 'fast_litellm_calls_total{component="token_counting",operation="token_counter",path="accelerated"} 16' in text
     from prometheus_client import CollectorRegistry, generate_latest
 
     registry = CollectorRegistry()
@@ -91,13 +95,13 @@ def test_prometheus_text_and_collector():
 
 def test_samples_are_batched_not_sent_per_call(monkeypatch):
     sent = []
-    real = fast_litellm._component.COMPONENT.metrics
+    real = fast_litellm._component.COMPONENT.record_packed
 
-    def spy(name, *args):
-        sent.append(name)
-        return real(name, *args)
+    def spy(samples):
+        sent.append("record-packed")
+        return real(samples)
 
-    monkeypatch.setattr(fast_litellm._component.COMPONENT, "metrics", spy)
+    monkeypatch.setattr(fast_litellm._component.COMPONENT, "record_packed", spy)
     for i in range(200):
         litellm.token_counter(model="gpt-4", text=f"batch {i}")
     assert "record-packed" not in sent  # 200 samples stay in the host buffer

@@ -123,6 +123,7 @@ class _Instance:
         self.count_texts = [_invoke.bind(count_texts, store, (E(e), S), "option-string") for e in _WIT_ENCODINGS]
         self.count_request = _invoke.bind(func("count-request"), store, (S,), "s64")
         self.ratelimit_packed = _invoke.bind(self.ratelimit_func("check-packed"), store, (S,), "s64")
+        self.record_packed = _invoke.bind(self.metrics_func("record-packed"), store, (S,), "u32")
 
     @staticmethod
     def _interface(instance: Any, store: Any, name: str) -> Callable[[str], Any]:
@@ -229,6 +230,9 @@ class Component:
 
     def ratelimit_packed(self, request: str) -> int:
         return self.call("ratelimit_packed", None, request)
+
+    def record_packed(self, samples: str) -> int:
+        return self.call("record_packed", None, samples)
 
     def _generic(self, interface: str, name: str, args: tuple) -> Any:
         """Call `name` of the instance's `interface` lookup; a trap drops the instance."""

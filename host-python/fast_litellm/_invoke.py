@@ -7,7 +7,7 @@ the string points straight at the UTF-8 bytes of a Python `bytes` (the C API bor
 arguments), and the result is read from a preallocated slot.
 
 Only the value kinds our WIT uses are supported: enum constants and one string in;
-s64, u64 or (option of) string out.
+s64, u64, u32 or (option of) string out.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ STRING = object()  # marks the one variable string argument
 def bind(func: Any, store: Any, args: tuple, result: str) -> Callable[[str], Any]:
     """Return `call(text)` invoking `func` with `args`, STRING replaced by `text`.
 
-    `result` is one of "s64", "u64", "string", "option-string".
+    `result` is one of "s64", "u64", "u32", "string", "option-string".
     """
     n = len(args)
     params = (ffi.wasmtime_component_val_t * n)()
@@ -123,6 +123,10 @@ def bind(func: Any, store: Any, args: tuple, result: str) -> Callable[[str], Any
         def call(text: str) -> int:
             run(text)
             return of.u64
+    elif result == "u32":
+        def call(text: str) -> int:
+            run(text)
+            return of.u32
     elif result == "string":
         def call(text: str) -> str:
             run(text)
