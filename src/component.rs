@@ -248,6 +248,10 @@ impl wit_ratelimit::Guest for Component {
         Ok(wit_ratelimit::Decision { allowed: d.allowed, remaining: d.remaining, retry_after_ms: d.retry_after_ms })
     }
 
+    fn release(limiter: u32, key: String, cost: u64, now_ms: u64) -> Result<u64, String> {
+        with_limiter(limiter, |l| l.release(key_hash(&key), cost, now_ms)).ok_or_else(|| format!("no limiter {limiter}"))?
+    }
+
     fn check_packed(request: String) -> i64 {
         let mut parts = request.splitn(3, ',');
         let (Some(id), Some(now), Some(key)) = (parts.next(), parts.next(), parts.next()) else { return i64::MIN };

@@ -21,6 +21,9 @@ pub enum Algorithm {
     FixedWindow,
     TokenBucket,
     SlidingWindow,
+    /// Concurrency slots: `limit` in flight per key. A slot is a lease of one window, so a
+    /// request that never releases (a crashed worker) frees its slot when the lease ends.
+    MaxParallel,
 }
 
 impl Algorithm {
@@ -29,7 +32,8 @@ impl Algorithm {
             "fixed-window" | "fixed_window" => Ok(Algorithm::FixedWindow),
             "token-bucket" | "token_bucket" => Ok(Algorithm::TokenBucket),
             "sliding-window" | "sliding_window" => Ok(Algorithm::SlidingWindow),
-            _ => Err(format!("unknown algorithm {name:?}: expected fixed-window, token-bucket or sliding-window")),
+            "max-parallel" | "max_parallel" => Ok(Algorithm::MaxParallel),
+            _ => Err(format!("unknown algorithm {name:?}: expected fixed-window, token-bucket, sliding-window or max-parallel")),
         }
     }
 }
@@ -197,6 +201,32 @@ impl Log<u64> {
         }
     }
 
+    /// Remove `cost` units, newest first (more than is logged empties the log).
+    fn release(self, mut cost: u64) -> Log<u64> {
+        match self {
+            Log::One { at, cost: c } if u64::from(c) > cost => Log::One { at, cost: c - cost as u32 },
+            Log::One { .. } | Log::Empty => Log::Empty,
+            Log::Many(mut spill) => {
+                while cost > 0 {
+                    let Some((_, c)) = spill.admitted.back_mut() else { break };
+                    if *c > cost {
+                        *c -= cost;
+                        spill.used -= cost;
+                        break;
+                    }
+                    cost -= *c;
+                    spill.used -= *c;
+                    spill.admitted.pop_back();
+                }
+                match spill.admitted.len() {
+                    0 => Log::Empty,
+                    1 => Log::One { at: spill.admitted[0].0, cost: spill.used as u32 },
+                    _ => Log::Many(spill),
+                }
+            }
+        }
+    }
+
     /// Log `cost` (> 0, and with what is logged at most the limit, so a u32) at `now`.
     fn push(self, now: u64, cost: u64) -> Log<u64> {
         match self {
@@ -287,7 +317,8 @@ impl Limiter {
         let store = match algorithm {
             Algorithm::FixedWindow => Store::Fixed(Generations::new()),
             Algorithm::TokenBucket => Store::Bucket(Generations::new()),
-            Algorithm::SlidingWindow => Store::Log(Generations::new()),
+            // slots are a log of leases: admissions that also leave on release
+            Algorithm::SlidingWindow | Algorithm::MaxParallel => Store::Log(Generations::new()),
         };
         Ok(Limiter { algorithm, limit, window_ms, store, allowed: 0, denied: 0 })
     }
@@ -321,6 +352,22 @@ impl Limiter {
             }
         }
         decision
+    }
+}
+
+impl Limiter {
+    /// Give back `cost` slots of a max-parallel limiter (the newest leases first, so a
+    /// lease that was never released is the one left to expire); what is left afterwards.
+    pub fn release(&mut self, key_hash: u64, cost: u64, now_ms: u64) -> Result<u64, String> {
+        let (limit, window) = (self.limit, self.window_ms);
+        match (&mut self.store, self.algorithm) {
+            (Store::Log(g), Algorithm::MaxParallel) => Ok(g.update(key_hash, now_ms, window, |s| {
+                let s = s.unwrap_or_default().expire(now_ms, window).release(cost);
+                let left = limit - s.used();
+                (s, left)
+            })),
+            _ => Err("release applies to max-parallel limiters only".into()),
+        }
     }
 }
 
@@ -414,6 +461,23 @@ mod tests {
         assert!(!d.allowed);
         assert_eq!(d.retry_after_ms, 100);
         assert!(l.check(3, 1, 100).allowed);
+    }
+
+    #[test]
+    fn max_parallel_slots_are_released_or_expire() {
+        let mut l = Limiter::new(Algorithm::MaxParallel, 2, 1_000).unwrap();
+        assert!(l.check(5, 1, 0).allowed);
+        assert!(l.check(5, 1, 10).allowed);
+        let d = l.check(5, 1, 20);
+        assert!(!d.allowed);
+        assert_eq!(d.retry_after_ms, 980); // at the latest, when the oldest lease ends
+        assert_eq!(l.release(5, 1, 30), Ok(1)); // the newest lease (t=10) goes
+        assert!(l.check(5, 1, 40).allowed);
+        assert!(!l.check(5, 1, 50).allowed);
+        // the lease taken at 0 was never released: it ends at 1,000
+        assert!(l.check(5, 1, 1_000).allowed);
+        assert_eq!(l.release(5, 5, 1_001), Ok(2)); // over-release empties, never below zero
+        assert!(Limiter::new(Algorithm::SlidingWindow, 2, 1_000).unwrap().release(5, 1, 0).is_err());
     }
 
     #[test]

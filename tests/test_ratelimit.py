@@ -161,3 +161,89 @@ def test_a_million_keys_bounded_and_reclaimed():
     now[0] = 2_000  # ...and two windows later they are gone
     limiter.check("fresh")
     assert limiter.stats()["keys"] == 1
+
+
+class SlotsReference:
+    """Max-parallel slots as leases: taken by check, ended by release (newest first) or
+    after a window."""
+
+    def __init__(self, limit: int, window_ms: int) -> None:
+        self.limit, self.window, self.leases = limit, window_ms, {}
+
+    def _live(self, key: str, now: int) -> list:
+        live = [(t, c) for t, c in self.leases.get(key, []) if now - t < self.window]
+        self.leases[key] = live
+        return live
+
+    def check(self, key: str, cost: int, now: int) -> dict:
+        live = self._live(key, now)
+        used = sum(c for _, c in live)
+        if used + cost <= self.limit:
+            if cost:
+                live.append((now, cost))
+            return {"allowed": True, "remaining_requests": self.limit - used - cost, "retry_after_ms": 0}
+        if cost > self.limit:
+            return {"allowed": False, "remaining_requests": self.limit - used, "retry_after_ms": NEVER}
+        freed = self.limit - used
+        for t, c in live:
+            freed += c
+            if freed >= cost:
+                return {"allowed": False, "remaining_requests": self.limit - used, "retry_after_ms": t + self.window - now}
+        raise AssertionError("unreachable")
+
+    def release(self, key: str, cost: int, now: int) -> int:
+        live = self._live(key, now)
+        while cost and live:
+            t, c = live.pop()
+            if c > cost:
+                live.append((t, c - cost))
+                cost = 0
+            else:
+                cost -= c
+        return self.limit - sum(c for _, c in live)
+
+
+slot_steps = st.lists(st.tuples(st.sampled_from(["take", "give"]), st.sampled_from(["a", "b"]), st.integers(0, 3),
+                                st.integers(0, 400)), min_size=1, max_size=80)
+
+
+@settings(max_examples=300, deadline=None)
+@given(limit=st.integers(1, 5), window_ms=st.sampled_from([300, 1000, 60_000]), steps=slot_steps)
+def test_max_parallel_matches_the_reference(limit, window_ms, steps):
+    now = [1_000_000]
+    limiter = RateLimiter(limit, window_ms / 1000, "max-parallel", clock=lambda: now[0])
+    reference = SlotsReference(limit, window_ms)
+    for op, key, cost, dt in steps:
+        now[0] += dt
+        if op == "take":
+            assert limiter.check(key, cost) == reference.check(key, cost, now[0]), (op, key, cost, now[0])
+        else:
+            assert limiter.release(key, cost) == reference.release(key, cost, now[0]), (op, key, cost, now[0])
+
+
+def test_max_parallel_slots_hold_under_sixteen_threads():
+    limiter = RateLimiter(4, 60, "max-parallel")
+    in_flight, peak, admitted = [0], [0], []
+    lock, start = threading.Lock(), threading.Barrier(16)
+
+    def worker():
+        start.wait()
+        for _ in range(50):
+            with limiter.slot("deployment-1") as decision:
+                if decision["allowed"]:
+                    with lock:
+                        in_flight[0] += 1
+                        peak[0] = max(peak[0], in_flight[0])
+                    admitted.append(1)
+                    with lock:
+                        in_flight[0] -= 1
+
+    threads = [threading.Thread(target=worker) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert peak[0] <= 4 and admitted  # never more than 4 inside, and slots were reused
+    assert limiter.remaining("deployment-1") == 4  # every slot given back
+    with pytest.raises(ValueError, match="max-parallel"):
+        RateLimiter(5).release("k")

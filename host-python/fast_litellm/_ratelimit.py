@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from ._component import COMPONENT
 from ._shared_limits import SharedWindows, wall_ms
 
-ALGORITHMS = ("fixed-window", "token-bucket", "sliding-window")
+ALGORITHMS = ("fixed-window", "token-bucket", "sliding-window", "max-parallel")
 _NEVER = 2**63 - 2  # retry_after_ms when the cost can never fit
 
 
@@ -23,7 +24,10 @@ def monotonic_ms() -> int:
 
 
 class RateLimiter:
-    """`limit` units per `window_s` per key, with one of ALGORITHMS.
+    """`limit` units per `window_s` per key, with one of ALGORITHMS. "max-parallel" holds
+    `limit` slots in flight per key instead: `check` takes slots, `release` gives them
+    back (or `with limiter.slot(key)`), and a slot never released frees itself after
+    `window_s` (its lease).
 
     With `redis` (a URL or a redis-py client), the limit is shared by every process that
     uses the same Redis and `name` (fixed-window only; see _shared_limits); the default
@@ -62,15 +66,10 @@ class RateLimiter:
                     self._id, self._instance = created, COMPONENT._instance
         return self._id
 
-    @staticmethod
-    def _key(key: Any) -> str:
-        if not isinstance(key, str):
-            raise ValueError(f"key must be a str, got {type(key).__name__}")
-        return key
-
     def check(self, key: str, cost: int = 1) -> dict:
         """Admit `cost` units for `key` now, or say when they would fit."""
-        key = self._key(key)
+        if not isinstance(key, str):
+            raise ValueError(f"key must be a str, got {type(key).__name__}")
         if type(cost) is not int or cost < 0:
             raise ValueError(f"cost must be a non-negative int, got {cost!r}")
         now = self.clock()
@@ -90,7 +89,9 @@ class RateLimiter:
 
     def _check_local(self, key: str, cost: int, now: int) -> dict:
         if cost == 1:
-            packed = COMPONENT.ratelimit_packed(f"{self._limiter_id()},{now},{key}")
+            instance = COMPONENT._instance  # the common case inline: this limiter exists
+            limiter = self._id if instance is not None and instance is self._instance else self._limiter_id()
+            packed = COMPONENT.ratelimit_packed(f"{limiter},{now},{key}")
             if packed == -(2**63):  # the instance was replaced between lookup and call
                 packed = COMPONENT.ratelimit_packed(f"{self._limiter_id()},{now},{key}")
             if packed == -(2**63):
@@ -105,6 +106,30 @@ class RateLimiter:
         retry = getattr(d, "retry-after-ms")  # wasmtime-py keeps WIT field names
         return {"allowed": d.allowed, "remaining_requests": d.remaining,
                 "retry_after_ms": None if retry >= _NEVER else retry}
+
+    def release(self, key: str, cost: int = 1) -> int:
+        """Give back `cost` slots of a max-parallel limiter; returns the slots free after."""
+        if not isinstance(key, str):
+            raise ValueError(f"key must be a str, got {type(key).__name__}")
+        if type(cost) is not int or cost < 0:
+            raise ValueError(f"cost must be a non-negative int, got {cost!r}")
+        if self.algorithm != "max-parallel":
+            raise ValueError(f"release applies to max-parallel limiters, this one is {self.algorithm}")
+        left = COMPONENT.ratelimit("release", self._limiter_id(), key, cost, self.clock())
+        if isinstance(left, str):  # result<u64, string>: an error message
+            raise RuntimeError(left)
+        return left
+
+    @contextmanager
+    def slot(self, key: str, cost: int = 1) -> Iterator[dict]:
+        """Hold `cost` slots for the `with` block if admitted (the decision is yielded:
+        check `allowed`); they are released when the block ends, however it ends."""
+        decision = self.check(key, cost)
+        try:
+            yield decision
+        finally:
+            if decision["allowed"] and cost:
+                self.release(key, cost)
 
     def remaining(self, key: str) -> int:
         """What is left for `key` now, without using any of it."""
