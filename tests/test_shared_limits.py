@@ -106,3 +106,9 @@ def test_redis_outage_limits_locally_warns_once_and_resyncs(caplog):
         assert stats["keys_to_resync"] == 0 and stats["decided_locally"] == 10
     finally:
         server.stop()
+
+
+def test_importing_fast_litellm_does_not_import_redis():
+    # redis-py takes ~140 ms to import: only shared limiters pay for it
+    code = "import sys, fast_litellm; assert 'redis' not in sys.modules, 'redis imported'"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -43,16 +43,6 @@ if cost > limit then return {0, limit - used, -1} end
 return {0, limit - used, tonumber(start) + window - now}
 """
 
-# What a Redis that does not answer raises through redis-py (its errors, and socket errors
-# raised before redis-py wraps them).
-try:
-    from redis.exceptions import RedisError as _RedisError
-
-    UNAVAILABLE: tuple[type[BaseException], ...] = (_RedisError, OSError)
-except ImportError:  # pragma: no cover - redis is a dependency of the shared mode only
-    UNAVAILABLE = (OSError,)
-
-
 def wall_ms() -> int:
     """Shared limits need one timebase across processes and hosts: the wall clock."""
     return time.time_ns() // 1_000_000
@@ -62,11 +52,16 @@ class SharedWindows:
     """The Redis half of a RateLimiter (see the module comment)."""
 
     def __init__(self, redis: Any, name: str, limit: int, window_ms: int, retry_s: float = 1.0) -> None:
+        # imported here, not with fast_litellm: redis-py takes about 140 ms to import
+        try:
+            import redis as redis_py
+        except ImportError as exc:
+            raise ValueError("limits shared through Redis need the redis package: "
+                             "pip install 'fast-litellm[redis]'") from exc
+        # what a Redis that does not answer raises through redis-py (its errors, and socket
+        # errors raised before redis-py wraps them)
+        self._unavailable = (redis_py.exceptions.RedisError, OSError)
         if isinstance(redis, str):
-            try:
-                import redis as redis_py
-            except ImportError as exc:
-                raise ValueError("redis_url needs the redis package: pip install 'fast-litellm[redis]'") from exc
             redis = redis_py.Redis.from_url(redis, socket_timeout=0.5, socket_connect_timeout=0.5)
         self.client = redis
         self.prefix = f"fast_litellm:ratelimit:{name}:"
@@ -95,7 +90,7 @@ class SharedWindows:
             if self._owed:
                 self._resync(now_ms)
             allowed, remaining, retry = self._run(key, cost, now_ms, force=False)
-        except UNAVAILABLE as exc:
+        except self._unavailable as exc:
             self._went_down(exc)
             return None
         if cost:
