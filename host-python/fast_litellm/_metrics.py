@@ -50,9 +50,10 @@ class Metrics:
         if self.push_to not in COMPONENT.on_instantiate:
             COMPONENT.on_instantiate.append(self.push_to)
 
-    def sample(self, sid: int, ok: bool, started_ns: int, size: int) -> None:
+    def sample(self, sid: int, ok: bool, started_ns: int, size: int, weight: int = 1) -> None:
+        """A call timed from `started_ns`, standing for `weight` calls (1 timed in n)."""
         buf = self.buffer
-        buf.extend((sid, ok, perf_counter_ns() - started_ns, size))
+        buf.extend((sid, int(ok) | (weight - 1) << 1, perf_counter_ns() - started_ns, size))
         if len(buf) >= FLUSH_AT:
             self.flush()
 

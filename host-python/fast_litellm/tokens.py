@@ -196,27 +196,30 @@ _stats_lock, _served = STATS.served_fast()
 # kept per thread so the metrics sample does not walk the messages a second time.
 _served_size = threading.local()
 _samples = METRICS.buffer
-# Calls the component serves are timed 1 in 8, each sample weighted 8 (the packed flags:
-# ok, weight - 1 above it): timing every one cost 6-7% of a short chat, over the 5% budget.
-# Calls handed to litellm are each timed. Exact call counts are in STATS.
-SERVED_SAMPLE_EVERY = 8
-_SERVED_SAMPLE_FLAGS = 1 | (SERVED_SAMPLE_EVERY - 1) << 1
+# Calls served by the component, and calls handed to litellm that succeed, are timed 1 in
+# 8, each sample weighted 8 (the packed flags: ok, weight - 1 above it): timing every
+# served call cost 6-7% of a short chat, over the 5% budget, and a hand-off pays for
+# routing already. Failures and shadow-mode calls are each timed. Exact counts: STATS.
+SAMPLE_EVERY = 8
+_SERVED_SAMPLE_FLAGS = 1 | (SAMPLE_EVERY - 1) << 1
 _until_timed = 1  # the first served call is timed
+_until_timed_handoff = 1  # the first handed-off call is timed
 
 
 def restart_sampling() -> None:
-    """Time the next served call (after a reset, counts then follow calls from zero)."""
-    global _until_timed
-    _until_timed = 1
+    """Time the next call of each path (after a reset, counts follow calls from zero)."""
+    global _until_timed, _until_timed_handoff
+    _until_timed = _until_timed_handoff = 1
 
 
-def _sample(operation: str, path: str, ok: bool, started: int, args: tuple, size: int | None = None) -> None:
-    """One latency sample (metrics on): buffered, sent to the component in batches."""
+def _sample(operation: str, path: str, ok: bool, started: int, args: tuple, weight: int = 1) -> None:
+    """One latency sample (metrics on), standing for `weight` calls: buffered, sent to the
+    component in batches."""
     key = (operation, path)
     sid = _series.get(key)
     if sid is None:
         sid = _series[key] = METRICS.series(COMPONENT_NAME, operation, path)
-    METRICS.sample(sid, ok, started, input_size(operation, args) if size is None else size)
+    METRICS.sample(sid, ok, started, input_size(operation, args), weight)
 
 
 def _finish(operation: str, route: int | str, result: Any, args: tuple, started: int) -> Any:
@@ -226,10 +229,17 @@ def _finish(operation: str, route: int | str, result: Any, args: tuple, started:
         FLAGS.record(FEATURE, ok=False)
     # a reason: any str, except decode's served text (its reasons are HandOffs)
     if isinstance(result, str) and (operation != "decode" or type(result) is HandOff):
-        STATS.handed_off(operation, str(result))
+        STATS.handed_off(operation, result)
         answer = ORIGINALS[operation](*args)
         if METRICS.enabled:
-            _sample(operation, "litellm", not failed, started, args)
+            if failed:
+                _sample(operation, "litellm", False, started, args)
+            else:
+                global _until_timed_handoff
+                _until_timed_handoff -= 1
+                if _until_timed_handoff <= 0:
+                    _until_timed_handoff = SAMPLE_EVERY
+                    _sample(operation, "litellm", True, started, args, SAMPLE_EVERY)
         return answer
     if route == SHADOW:
         if METRICS.enabled:
@@ -242,7 +252,7 @@ def _finish(operation: str, route: int | str, result: Any, args: tuple, started:
     global _until_timed
     _until_timed -= 1
     if _until_timed <= 0 and METRICS.enabled:  # the hot path's sample, inlined
-        _until_timed = SERVED_SAMPLE_EVERY
+        _until_timed = SAMPLE_EVERY
         sid = _series.get(operation)
         if sid is None:
             sid = _series[operation] = METRICS.series(COMPONENT_NAME, operation, "accelerated")
