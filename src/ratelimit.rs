@@ -201,14 +201,16 @@ impl Log<u64> {
         }
     }
 
-    /// Remove `cost` units, newest first (more than is logged empties the log).
+    /// Remove `cost` units, oldest first (more than is logged empties the log). Without
+    /// lease ids, taking the oldest is the safe choice: the leases left are the newest, so
+    /// no request still running loses its slot to an older lease expiring.
     fn release(self, mut cost: u64) -> Log<u64> {
         match self {
             Log::One { at, cost: c } if u64::from(c) > cost => Log::One { at, cost: c - cost as u32 },
             Log::One { .. } | Log::Empty => Log::Empty,
             Log::Many(mut spill) => {
                 while cost > 0 {
-                    let Some((_, c)) = spill.admitted.back_mut() else { break };
+                    let Some((_, c)) = spill.admitted.front_mut() else { break };
                     if *c > cost {
                         *c -= cost;
                         spill.used -= cost;
@@ -216,7 +218,7 @@ impl Log<u64> {
                     }
                     cost -= *c;
                     spill.used -= *c;
-                    spill.admitted.pop_back();
+                    spill.admitted.pop_front();
                 }
                 match spill.admitted.len() {
                     0 => Log::Empty,
@@ -356,8 +358,8 @@ impl Limiter {
 }
 
 impl Limiter {
-    /// Give back `cost` slots of a max-parallel limiter (the newest leases first, so a
-    /// lease that was never released is the one left to expire); what is left afterwards.
+    /// Give back `cost` slots of a max-parallel limiter (the oldest leases first, see
+    /// `Log::release`); what is left afterwards.
     pub fn release(&mut self, key_hash: u64, cost: u64, now_ms: u64) -> Result<u64, String> {
         let (limit, window) = (self.limit, self.window_ms);
         match (&mut self.store, self.algorithm) {
@@ -471,12 +473,13 @@ mod tests {
         let d = l.check(5, 1, 20);
         assert!(!d.allowed);
         assert_eq!(d.retry_after_ms, 980); // at the latest, when the oldest lease ends
-        assert_eq!(l.release(5, 1, 30), Ok(1)); // the newest lease (t=10) goes
+        assert_eq!(l.release(5, 1, 30), Ok(1)); // the oldest lease (t=0) goes
         assert!(l.check(5, 1, 40).allowed);
         assert!(!l.check(5, 1, 50).allowed);
-        // the lease taken at 0 was never released: it ends at 1,000
-        assert!(l.check(5, 1, 1_000).allowed);
-        assert_eq!(l.release(5, 5, 1_001), Ok(2)); // over-release empties, never below zero
+        // the leases left (t=10, t=40) end at 1,010 and 1,040
+        assert!(!l.check(5, 1, 1_000).allowed);
+        assert!(l.check(5, 1, 1_010).allowed);
+        assert_eq!(l.release(5, 5, 1_011), Ok(2)); // over-release empties, never below zero
         assert!(Limiter::new(Algorithm::SlidingWindow, 2, 1_000).unwrap().release(5, 1, 0).is_err());
     }
 

@@ -109,3 +109,11 @@ def test_samples_are_batched_not_sent_per_call(monkeypatch):
     METRICS.flush()
     assert sent.count("record-packed") == 1
     assert _series()["count"] == 200
+
+
+def test_each_operation_is_sampled_when_calls_interleave():
+    for i in range(80):  # token_counter and encode alternate: a shared countdown would time only one
+        litellm.token_counter(model="gpt-4o", text=f"interleaved {i}")
+        litellm.encode(model="gpt-4o", text=f"interleaved {i}")
+    assert _series("token_counting", "token_counter")["count"] == 80
+    assert _series("token_counting", "encode")["count"] == 80

@@ -164,7 +164,7 @@ def test_a_million_keys_bounded_and_reclaimed():
 
 
 class SlotsReference:
-    """Max-parallel slots as leases: taken by check, ended by release (newest first) or
+    """Max-parallel slots as leases: taken by check, ended by release (oldest first) or
     after a window."""
 
     def __init__(self, limit: int, window_ms: int) -> None:
@@ -194,9 +194,9 @@ class SlotsReference:
     def release(self, key: str, cost: int, now: int) -> int:
         live = self._live(key, now)
         while cost and live:
-            t, c = live.pop()
+            t, c = live.pop(0)
             if c > cost:
-                live.append((t, c - cost))
+                live.insert(0, (t, c - cost))
                 cost = 0
             else:
                 cost -= c
@@ -219,6 +219,28 @@ def test_max_parallel_matches_the_reference(limit, window_ms, steps):
             assert limiter.check(key, cost) == reference.check(key, cost, now[0]), (op, key, cost, now[0])
         else:
             assert limiter.release(key, cost) == reference.release(key, cost, now[0]), (op, key, cost, now[0])
+
+
+@settings(max_examples=200, deadline=None)
+@given(limit=st.integers(1, 4), requests=st.lists(st.tuples(st.integers(0, 300), st.integers(1, 999)), min_size=1,
+                                                  max_size=60))
+def test_max_parallel_never_has_more_than_the_limit_in_flight(limit, requests):
+    # requests start at increasing times and hold their slot for less than the lease
+    window = 1_000
+    now = [0]
+    limiter = RateLimiter(limit, window / 1000, "max-parallel", clock=lambda: now[0])
+    ends: list[int] = []  # when admitted requests release
+    t = 0
+    for gap, hold in requests:
+        t += gap
+        for end in sorted(e for e in ends if e <= t):  # releases due before this start
+            now[0] = end
+            limiter.release("k")
+            ends.remove(end)
+        now[0] = t
+        if limiter.check("k")["allowed"]:
+            ends.append(t + hold)
+        assert len(ends) <= limit, (t, ends)
 
 
 def test_max_parallel_slots_hold_under_sixteen_threads():

@@ -1,5 +1,6 @@
 """Limits shared through a real Redis: the same decisions as the component, no
-over-admission across processes, and an outage that neither crashes nor loses admissions."""
+over-admission across processes, and an outage that crashes nothing and whose local
+admissions reach Redis when it is back."""
 
 from __future__ import annotations
 
@@ -95,7 +96,9 @@ def test_redis_outage_limits_locally_warns_once_and_resyncs(caplog):
         assert len(warnings) == 1 and "Redis does not answer" in warnings[0].getMessage()
         assert limiter.stats()["redis_available"] is False
 
-        server.start()  # an empty Redis (no persistence): the resync adds the 7 local admissions
+        # an empty Redis (no persistence) has forgotten the 3 admitted before the outage (a
+        # restart's documented slack); the resync adds the 7 admitted locally
+        server.start()
         assert limiter.check("k")["allowed"] is True  # 7 + 1
         other = RateLimiter(10, 60, clock=clock, redis=server.url, name=name)  # another process's view
         assert other.check("k") == {"allowed": True, "remaining_requests": 1, "retry_after_ms": 0}
@@ -112,3 +115,34 @@ def test_importing_fast_litellm_does_not_import_redis():
     # redis-py takes ~140 ms to import: only shared limiters pay for it
     code = "import sys, fast_litellm; assert 'redis' not in sys.modules, 'redis imported'"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_admissions_older_than_a_window_are_not_resynced():
+    server = RedisServer().start()
+    try:
+        clock, name = Clock(), uuid.uuid4().hex
+        limiter = RateLimiter(5, 60, clock=clock, redis=server.url, name=name, redis_retry_s=0)
+        assert limiter.check("k")["allowed"]
+        server.stop()
+        assert [limiter.check("k")["allowed"] for _ in range(5)] == [True] * 4 + [False]
+        server.start()
+        clock.now += 150_000  # Redis is back 2.5 windows later: those admissions are history
+        assert limiter.check("k") == {"allowed": True, "remaining_requests": 4, "retry_after_ms": 0}
+        assert limiter.stats()["keys_to_resync"] == 0
+    finally:
+        server.stop()
+
+
+def test_limiters_with_other_limits_do_not_share_keys(redis_url):
+    clock, name = Clock(), uuid.uuid4().hex
+    per_user = RateLimiter(2, 60, clock=clock, redis=redis_url, name=name)
+    per_model = RateLimiter(100, 60, clock=clock, redis=redis_url, name=name)
+    assert [per_user.check("x")["allowed"] for _ in range(3)] == [True, True, False]
+    assert per_model.check("x")["remaining_requests"] == 99
+
+
+def test_an_async_client_is_refused_clearly():
+    import redis.asyncio
+
+    with pytest.raises(ValueError, match="synchronous"):
+        RateLimiter(10, 60, redis=redis.asyncio.Redis())

@@ -100,8 +100,8 @@ def get_performance_stats(component: str | None = None) -> dict:
     """Calls served by the component vs handed to litellm, per operation and reason, and
     (`metrics`) latency per component, operation and path: count, errors, mean, p50, p95,
     p99 in microseconds, and by input size. `component` filters the metrics. Calls are
-    timed 1 in 8 (failures and shadow mode: each), each sample counting for 8, so metrics
-    counts are multiples of 8; `operations` counts every call exactly."""
+    timed 1 in 8 per operation and path, each sample counting for 8 (failures and shadow
+    mode: each, counting for 1); `operations` counts every call exactly."""
     stats = STATS.snapshot()
     stats["component_instantiations"] = COMPONENT.instantiations
     stats["metrics"] = _metrics_or_empty(lambda: METRICS.snapshot(component))

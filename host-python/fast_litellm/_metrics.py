@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import array
 import json
+import logging
 import os
 import threading
 from time import perf_counter_ns
 from typing import Any
 
 from ._component import COMPONENT
+
+log = logging.getLogger("fast_litellm")
 
 FLUSH_AT = 4 * 1024  # ints in the buffer: 1,024 samples of 4
 COMPONENT_NAME = "token_counting"  # the feature area our operations belong to
@@ -27,6 +30,7 @@ class Metrics:
         self.buffer: list[int] = []
         self._lock = threading.Lock()
         self._series: dict[tuple[str, str, str], int] = {}
+        self.dropped_batches = 0
 
     def series(self, component: str, operation: str, path: str) -> int:
         key = (component, operation, path)
@@ -55,14 +59,27 @@ class Metrics:
         buf = self.buffer
         buf.extend((sid, int(ok) | (weight - 1) << 1, perf_counter_ns() - started_ns, size))
         if len(buf) >= FLUSH_AT:
+            self.flush_quietly()
+
+    def flush_quietly(self) -> None:
+        """flush() for a call's hot path: a failure drops the batch (logged once) instead of
+        failing the call that happened to fill the buffer."""
+        try:
             self.flush()
+        except Exception as exc:  # noqa: BLE001 - bookkeeping must not break a served call
+            self.dropped_batches += 1
+            if self.dropped_batches == 1:
+                log.warning("fast-litellm: sending latency samples to the component failed (%s); "
+                            "that batch is dropped", exc)
 
     def flush(self) -> None:
         with self._lock:
-            buf = self.buffer[:]
-            del self.buffer[:]
-        if buf:
-            packed = array.array("Q", buf).tobytes().decode("latin-1")
+            buf = self.buffer
+            n = len(buf)  # what other threads append meanwhile stays for the next batch
+            batch = buf[:n]
+            del buf[:n]
+        if batch:
+            packed = array.array("Q", batch).tobytes().decode("latin-1")
             COMPONENT.record_packed(packed)
 
     def record(self, component: str, operation: str, duration_ms: float, success: bool, path: str,

@@ -7,6 +7,7 @@ threads or asyncio tasks can never be admitted past a limit. The time comes from
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from ._component import COMPONENT
 from ._shared_limits import SharedWindows, wall_ms
 
 ALGORITHMS = ("fixed-window", "token-bucket", "sliding-window", "max-parallel")
+log = logging.getLogger("fast_litellm")
 _NEVER = 2**63 - 2  # retry_after_ms when the cost can never fit
 
 
@@ -81,13 +83,28 @@ class RateLimiter:
         decision = self.shared.check(key, cost, now)
         if decision is None:  # Redis does not answer: this process limits on its own
             decision = self._check_local(key, cost, now)
-            self.shared.decided_locally(key, cost, decision["allowed"])
+            self.shared.decided_locally(key, cost, decision["allowed"], now)
             return decision
         if decision["allowed"] and cost:
-            self._check_local(key, cost, now)  # mirror: this process's share, for an outage
+            try:  # mirror: this process's share, for an outage; Redis has decided already
+                self._check_local(key, cost, now)
+            except Exception as exc:  # noqa: BLE001 - a lost mirror only weakens outage limiting
+                _log_mirror_failure(exc)
         return decision
 
     def _check_local(self, key: str, cost: int, now: int) -> dict:
+        try:
+            return self._decide(key, cost, now)
+        except UnicodeEncodeError as exc:
+            raise ValueError(f"key must be text that UTF-8 can encode: {exc}") from None
+        except Exception:  # noqa: BLE001 - a trap: the instance is rebuilt, try once on it
+            # (the rebuilt instance's limiters start empty: this window's counts are lost)
+            try:
+                return self._decide(key, cost, now)
+            except Exception as exc:
+                raise RuntimeError(f"the rate limiter's component failed twice: {exc}") from exc
+
+    def _decide(self, key: str, cost: int, now: int) -> dict:
         if cost == 1:
             instance = COMPONENT._instance  # the common case inline: this limiter exists
             limiter = self._id if instance is not None and instance is self._instance else self._limiter_id()
@@ -129,7 +146,11 @@ class RateLimiter:
             yield decision
         finally:
             if decision["allowed"] and cost:
-                self.release(key, cost)
+                try:
+                    self.release(key, cost)
+                except Exception as exc:  # noqa: BLE001 - the lease ends the slot anyway
+                    log.warning("fast-litellm: releasing a slot of %r failed (%s); it frees when its lease ends",
+                                key, exc)
 
     def remaining(self, key: str) -> int:
         """What is left for `key` now, without using any of it."""
@@ -142,6 +163,16 @@ class RateLimiter:
         if self.shared is not None:  # decisions returned; "keys": this process's local mirror
             stats.update(self.shared.stats())
         return stats
+
+
+_mirror_failures = [0]
+
+
+def _log_mirror_failure(exc: BaseException) -> None:
+    _mirror_failures[0] += 1
+    if _mirror_failures[0] == 1:
+        log.warning("fast-litellm: the component could not mirror a shared admission (%s); Redis decides, "
+                    "limiting during a Redis outage starts from fewer admissions", exc)
 
 
 _default: RateLimiter | None = None
@@ -157,6 +188,9 @@ def default_limiter() -> RateLimiter:
 
 
 def configure(requests_per_minute: int, algorithm: str = "fixed-window", redis_url: str | None = None) -> RateLimiter:
+    if algorithm == "max-parallel":  # check_rate_limit has no release: slots would never come back
+        raise ValueError("the default limiter counts requests per minute; for max-parallel slots use "
+                         "fast_litellm._ratelimit.RateLimiter(n, algorithm='max-parallel') and its slot()")
     global _default
     _default = RateLimiter(requests_per_minute, 60.0, algorithm, redis=redis_url)
     return _default

@@ -197,19 +197,22 @@ _stats_lock, _served = STATS.served_fast()
 _served_size = threading.local()
 _samples = METRICS.buffer
 # Calls served by the component, and calls handed to litellm that succeed, are timed 1 in
-# 8, each sample weighted 8 (the packed flags: ok, weight - 1 above it): timing every
-# served call cost 6-7% of a short chat, over the 5% budget, and a hand-off pays for
-# routing already. Failures and shadow-mode calls are each timed. Exact counts: STATS.
+# 8 per operation and path, each sample weighted 8 (the packed flags: ok, weight - 1 above
+# it): timing every served call cost 6-7% of a short chat, over the 5% budget, and a
+# hand-off pays for routing already. Failures and shadow-mode calls are each timed. The
+# countdowns are not locked: threads racing on one can shift a sample by a call. Exact
+# counts: STATS.
 SAMPLE_EVERY = 8
 _SERVED_SAMPLE_FLAGS = 1 | (SAMPLE_EVERY - 1) << 1
-_until_timed = 1  # the first served call is timed
-_until_timed_handoff = 1  # the first handed-off call is timed
+_until_timed: dict[str, int] = {}  # per operation, served calls; absent: time the next one
+_until_timed_handoff: dict[str, int] = {}  # per operation, successful hand-offs
 
 
 def restart_sampling() -> None:
-    """Time the next call of each path (after a reset, counts follow calls from zero)."""
-    global _until_timed, _until_timed_handoff
-    _until_timed = _until_timed_handoff = 1
+    """Time the next call of each operation and path (after a reset, counts follow calls
+    from zero)."""
+    _until_timed.clear()
+    _until_timed_handoff.clear()
 
 
 def _sample(operation: str, path: str, ok: bool, started: int, args: tuple, weight: int = 1) -> None:
@@ -235,11 +238,11 @@ def _finish(operation: str, route: int | str, result: Any, args: tuple, started:
             if failed:
                 _sample(operation, "litellm", False, started, args)
             else:
-                global _until_timed_handoff
-                _until_timed_handoff -= 1
-                if _until_timed_handoff <= 0:
-                    _until_timed_handoff = SAMPLE_EVERY
+                left = _until_timed_handoff.get(operation, 1) - 1
+                if left <= 0:
+                    left = SAMPLE_EVERY
                     _sample(operation, "litellm", True, started, args, SAMPLE_EVERY)
+                _until_timed_handoff[operation] = left
         return answer
     if route == SHADOW:
         if METRICS.enabled:
@@ -249,16 +252,16 @@ def _finish(operation: str, route: int | str, result: Any, args: tuple, started:
         FLAGS.record(FEATURE, ok=True)
     with _stats_lock:
         _served[operation] += 1
-    global _until_timed
-    _until_timed -= 1
-    if _until_timed <= 0 and METRICS.enabled:  # the hot path's sample, inlined
-        _until_timed = SAMPLE_EVERY
+    left = _until_timed.get(operation, 1) - 1
+    if left <= 0 and METRICS.enabled:  # the hot path's sample, inlined
+        left = SAMPLE_EVERY
         sid = _series.get(operation)
         if sid is None:
             sid = _series[operation] = METRICS.series(COMPONENT_NAME, operation, "accelerated")
         _samples.extend((sid, _SERVED_SAMPLE_FLAGS, perf_counter_ns() - started, _served_size.value))
         if len(_samples) >= _FLUSH_AT:
-            METRICS.flush()
+            METRICS.flush_quietly()
+    _until_timed[operation] = left
     return result
 
 
