@@ -59,7 +59,7 @@ SHORT_CHAT_ROWS = {"chat_short_gpt35", "chat_short_gpt4o"}
 # Handed-off calls run litellm's own code plus our routing check and bookkeeping; they
 # cannot beat stock. The row reports that cost; it has no target (on this VM its noise,
 # +-5 us on a 50-100 us call, is as large as the cost itself).
-HANDOFF_ROWS = {"chat_short_handed_off"}
+HANDOFF_ROWS = {"chat_short_handed_off", "chat_file_handed_off"}
 
 
 def target_for(key: str) -> float:
@@ -312,6 +312,14 @@ def build_rows(quick: bool, samples: int) -> list[Row]:
     rows.append(Row("chat_short_handed_off", f"token_counter: 1 short chat, {hf_model} (litellm's HF)",
                     "token_counter_handoff", n, pool,
                     lambda m: litellm.token_counter(model=hf_model, messages=m)))
+    # A request litellm must serve (a file block is not modelled): handed back before any
+    # component call; the row measures what that costs.
+    n = n_(200)
+    pool = [m[:-1] + [{"role": "user", "content": [{"type": "text", "text": m[-1]["content"]},
+                                                   {"type": "file", "file": {"filename": "notes.txt"}}]}]
+            for m in short_chats(n * samples, 108)]
+    rows.append(Row("chat_file_handed_off", "token_counter: 1 short chat + a file block, gpt-4o (litellm's)",
+                    "token_counter_handoff", n, pool, lambda m: litellm.token_counter(model=gpt4o, messages=m)))
     n = n_(300)
     pool = short_chats(n * samples, 102)
     rows.append(Row("chat_short_gpt4o", "token_counter: 1 short chat, gpt-4o", "token_counter", n, pool,
@@ -468,7 +476,7 @@ def check_accelerated(row: Row, delta: dict, items: int) -> None:
         row.served["litellm_unpatched"] = row.served.get("litellm_unpatched", 0) + items * row.calls_per_item
         return
     if row.operation == "token_counter_handoff":
-        # every call must be handed to litellm (HuggingFace tokenizer), none served
+        # every call must be handed to litellm (HuggingFace tokenizer, file block), none served
         handed_ok = delta.get("token_counter", (0, 0)) == (0, items * row.calls_per_item)
         if not handed_ok or set(delta) - {"token_counter"}:
             raise BenchError(f"row '{row.label}': expected every call handed to litellm, counters moved {delta}")

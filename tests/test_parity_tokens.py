@@ -369,3 +369,19 @@ def test_model_constants_follow_litellm_lists(stock):
         assert litellm.token_counter(model=name, messages=messages) == stock.token_counter(model=name, messages=messages)
     finally:
         litellm.open_ai_chat_completion_models.remove(name)
+
+
+def test_content_the_host_hands_off_early_is_what_the_component_would_not_model(stock):
+    """The host skips the component for these block types; it must only skip what the
+    component would hand back itself (-3), so no request changes hands."""
+    import json
+
+    from fast_litellm._component import COMPONENT
+    from fast_litellm.tokens import _UNMODELLED_BLOCKS
+
+    for kind in sorted(_UNMODELLED_BLOCKS):
+        request = json.dumps([0, 3, 1, 0, [{"role": "user", "content": [{"type": kind}]}], None, None])
+        assert COMPONENT.count_request(request) == -3, kind
+        messages = [{"role": "user", "content": [{"type": "text", "text": "hi"}, {"type": kind}]}]
+        assert outcome(litellm.token_counter, model="gpt-4o", messages=messages) == outcome(
+            stock.token_counter, model="gpt-4o", messages=messages)

@@ -144,21 +144,34 @@ def plan_for(model: Any) -> _Plan:
     return plan
 
 
-def _messages_for_component(messages: Any) -> list | None:
-    """The messages as litellm would walk them, or None if only litellm can tell."""
+# Content the component does not model (src/messages.rs returns -3 for them). Told here,
+# before any serialising: a component call ahead of litellm's own measured 40 us on a
+# 76 us request (the call, and litellm's code running slower right after it).
+_UNMODELLED_BLOCKS = frozenset({"image", "document", "file", "tool_use", "tool_result"})
+
+
+def _messages_for_component(messages: Any) -> list | str | None:
+    """The messages as litellm would walk them; a hand-off reason for content only
+    litellm counts; None if only litellm can tell."""
     if type(messages) is not list and type(messages) is not tuple:
         return None
     for m in messages:
         if type(m) is not dict:
             return _converted_messages(messages)
+        content = m.get("content")
         # litellm tests isinstance(value, list) on these; JSON would turn a tuple into one.
-        if type(m.get("content")) is tuple or type(m.get("tool_calls")) is tuple or type(
-                m.get("search_results")) is tuple:
+        if type(content) is tuple or type(m.get("tool_calls")) is tuple or type(m.get("search_results")) is tuple:
             return None
+        if type(content) is list:
+            for block in content:
+                if type(block) is dict and block.get("type") in _UNMODELLED_BLOCKS:
+                    return "content_not_modelled"
+        if type(m.get("search_results")) is list:
+            return "content_not_modelled"
     return messages
 
 
-def _converted_messages(messages: Any) -> list | None:
+def _converted_messages(messages: Any) -> list | str | None:
     """Pydantic Message objects, converted by litellm's own function as it would."""
     from litellm.utils import convert_list_message_to_dict
 
@@ -316,6 +329,8 @@ def _serve_token_counter(model, custom_tokenizer, text, messages, count_response
     walked = _messages_for_component(messages)
     if walked is None:
         return "unexpected_input"
+    if type(walked) is str:
+        return walked
     flags = (count_response_tokens is not False) | (2 if use_default_image_token_count else 0)
     return _count_request("token_counter", [plan.encoding, plan.per_message, plan.per_name, flags, walked,
                                             tools, tool_choice])
@@ -373,6 +388,8 @@ def _serve_messages_reach(model, messages, threshold, tools, use_default_image_t
     walked = _messages_for_component(messages)
     if walked is None:
         return "unexpected_input"
+    if type(walked) is str:
+        return walked
     flags = 2 if use_default_image_token_count else 0
     return _count_request("messages_reach_token_count",
                           [plan.encoding, plan.per_message, plan.per_name, flags, walked, tools, None])
