@@ -269,3 +269,13 @@ def test_max_parallel_slots_hold_under_sixteen_threads():
     assert limiter.remaining("deployment-1") == 4  # every slot given back
     with pytest.raises(ValueError, match="max-parallel"):
         RateLimiter(5).release("k")
+
+
+def test_a_slot_taken_before_a_trap_does_not_end_a_lease_taken_after_it():
+    limiter = RateLimiter(2, 60, "max-parallel", clock=lambda: 0)
+    with limiter.slot("k") as before:
+        assert before["allowed"]
+        COMPONENT._instance = None  # what a trap does: the next call builds a new instance
+        assert limiter.check("k")["allowed"]  # a lease on the new instance (its limiter starts empty)
+    # leaving the block must not give back the new instance's lease
+    assert limiter.remaining("k") == 1

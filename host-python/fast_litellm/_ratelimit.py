@@ -142,10 +142,13 @@ class RateLimiter:
         """Hold `cost` slots for the `with` block if admitted (the decision is yielded:
         check `allowed`); they are released when the block ends, however it ends."""
         decision = self.check(key, cost)
+        instance = self._instance  # the instance holding this lease
         try:
             yield decision
         finally:
-            if decision["allowed"] and cost:
+            # a trap replaced the instance meanwhile: the lease went with it, and giving it
+            # back now would end a lease taken on the new instance
+            if decision["allowed"] and cost and COMPONENT._instance is instance:
                 try:
                     self.release(key, cost)
                 except Exception as exc:  # noqa: BLE001 - the lease ends the slot anyway
