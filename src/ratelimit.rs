@@ -268,10 +268,17 @@ impl<P: Packed> Generations<P> {
         Generations { current: tables(), previous: tables(), start_ms: 0, previous_start_ms: 0 }
     }
 
-    /// Run `f` on the key's state (None for a new key) and store what it returns. A key
-    /// still in `previous` at a rotation was last seen before the rotation before, more
-    /// than a window ago: its state no longer matters and it is dropped here.
-    fn update<R>(&mut self, key: u64, now_ms: u64, window_ms: u64, f: impl FnOnce(Option<P::State>) -> (P::State, R)) -> R {
+    /// Run `f` on the key's state (None for a new key) and store what it returns (None:
+    /// nothing worth keeping, the key is dropped). A key still in `previous` at a rotation
+    /// was last seen before the rotation before, more than a window ago: its state no
+    /// longer matters and it is dropped here.
+    fn update<R>(
+        &mut self,
+        key: u64,
+        now_ms: u64,
+        window_ms: u64,
+        f: impl FnOnce(Option<P::State>) -> (Option<P::State>, R),
+    ) -> R {
         if now_ms.saturating_sub(self.start_ms) >= window_ms {
             self.previous = std::mem::replace(&mut self.current, tables());
             self.previous_start_ms = std::mem::replace(&mut self.start_ms, now_ms);
@@ -279,12 +286,19 @@ impl<P: Packed> Generations<P> {
         let (base, i) = (self.start_ms, shard(key));
         if let Some(slot) = self.current[i].get_mut(&key) {
             let (state, r) = f(Some(std::mem::take(slot).unpack(base)));
-            *slot = P::pack(state, base);
+            match state {
+                Some(state) => *slot = P::pack(state, base),
+                None => {
+                    self.current[i].remove(&key);
+                }
+            }
             return r;
         }
         let old = self.previous[i].remove(&key).map(|p| p.unpack(self.previous_start_ms));
         let (state, r) = f(old);
-        self.current[i].insert(key, P::pack(state, base));
+        if let Some(state) = state {
+            self.current[i].insert(key, P::pack(state, base));
+        }
         r
     }
 
@@ -338,12 +352,14 @@ impl Limiter {
         let (limit, window) = (self.limit, self.window_ms);
         let decision = match &mut self.store {
             Store::Fixed(g) => g.update(key_hash, now_ms, window, |s| {
-                fixed(s.unwrap_or(Fixed { start: now_ms, used: 0 }), cost, now_ms, limit, window)
+                kept(fixed(s.unwrap_or(Fixed { start: now_ms, used: 0 }), cost, now_ms, limit, window))
             }),
             Store::Bucket(g) => g.update(key_hash, now_ms, window, |s| {
-                bucket(s.unwrap_or(Bucket { tokens: limit as f64, last_ms: now_ms }), cost, now_ms, limit, window)
+                kept(bucket(s.unwrap_or(Bucket { tokens: limit as f64, last_ms: now_ms }), cost, now_ms, limit, window))
             }),
-            Store::Log(g) => g.update(key_hash, now_ms, window, |s| log(s.unwrap_or_default(), cost, now_ms, limit, window)),
+            Store::Log(g) => {
+                g.update(key_hash, now_ms, window, |s| kept(log(s.unwrap_or_default(), cost, now_ms, limit, window)))
+            }
         };
         if cost > 0 {
             // a cost-0 check only looks at what is left
@@ -366,11 +382,17 @@ impl Limiter {
             (Store::Log(g), Algorithm::MaxParallel) => Ok(g.update(key_hash, now_ms, window, |s| {
                 let s = s.unwrap_or_default().expire(now_ms, window).release(cost);
                 let left = limit - s.used();
-                (s, left)
+                // no lease left: nothing to remember (a key never seen is not added)
+                (if matches!(s, Log::Empty) { None } else { Some(s) }, left)
             })),
             _ => Err("release applies to max-parallel limiters only".into()),
         }
     }
+}
+
+/// A check's new state is always kept (it anchors windows, buckets and logs).
+fn kept<S>((state, decision): (S, Decision)) -> (Option<S>, Decision) {
+    (Some(state), decision)
 }
 
 fn fixed(mut s: Fixed, cost: u64, now: u64, limit: u64, window: u64) -> (Fixed, Decision) {
@@ -480,6 +502,9 @@ mod tests {
         assert!(!l.check(5, 1, 1_000).allowed);
         assert!(l.check(5, 1, 1_010).allowed);
         assert_eq!(l.release(5, 5, 1_011), Ok(2)); // over-release empties, never below zero
+        assert_eq!(l.keys(), 0); // an empty log is not kept
+        assert_eq!(l.release(77, 1, 1_012), Ok(2)); // releasing a key never seen adds nothing
+        assert_eq!(l.keys(), 0);
         assert!(Limiter::new(Algorithm::SlidingWindow, 2, 1_000).unwrap().release(5, 1, 0).is_err());
     }
 
