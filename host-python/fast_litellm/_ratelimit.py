@@ -25,6 +25,13 @@ def monotonic_ms() -> int:
     return time.monotonic_ns() // 1_000_000
 
 
+def _check_arguments(key: Any, cost: Any) -> None:
+    if not isinstance(key, str):
+        raise ValueError(f"key must be a str, got {type(key).__name__}")
+    if type(cost) is not int or cost < 0:
+        raise ValueError(f"cost must be a non-negative int, got {cost!r}")
+
+
 class RateLimiter:
     """`limit` units per `window_s` per key, with one of ALGORITHMS. "max-parallel" holds
     `limit` slots in flight per key instead: `check` takes slots, `release` gives them
@@ -70,10 +77,7 @@ class RateLimiter:
 
     def check(self, key: str, cost: int = 1) -> dict:
         """Admit `cost` units for `key` now, or say when they would fit."""
-        if not isinstance(key, str):
-            raise ValueError(f"key must be a str, got {type(key).__name__}")
-        if type(cost) is not int or cost < 0:
-            raise ValueError(f"cost must be a non-negative int, got {cost!r}")
+        _check_arguments(key, cost)
         now = self.clock()
         if self.shared is not None:
             return self._check_shared(key, cost, now)
@@ -126,10 +130,7 @@ class RateLimiter:
 
     def release(self, key: str, cost: int = 1) -> int:
         """Give back `cost` slots of a max-parallel limiter; returns the slots free after."""
-        if not isinstance(key, str):
-            raise ValueError(f"key must be a str, got {type(key).__name__}")
-        if type(cost) is not int or cost < 0:
-            raise ValueError(f"cost must be a non-negative int, got {cost!r}")
+        _check_arguments(key, cost)
         if self.algorithm != "max-parallel":
             raise ValueError(f"release applies to max-parallel limiters, this one is {self.algorithm}")
         left = COMPONENT.ratelimit("release", self._limiter_id(), key, cost, self.clock())

@@ -162,9 +162,10 @@ class SharedWindows:
                 self._run(key, cost, first, force=True, client=pipe)
             pipe.execute()
         except self._unavailable:
-            with self._lock:  # not added: keep them for the next probe (a window bounds them)
-                for key, first, cost in live:
-                    self._owed.setdefault(key, [first, cost])
+            with self._lock:  # not added: keep them for the next probe (a window bounds them),
+                for key, first, cost in live:  # with what was admitted locally meanwhile
+                    later = self._owed.get(key)
+                    self._owed[key] = [first, cost + (later[1] if later else 0)]
             raise
 
     def _went_down(self, exc: BaseException) -> None:
