@@ -93,6 +93,8 @@ class Metrics:
                 raise ValueError(f"{name} must be a non-empty str, got {value!r}")
         sid = self.series(component, operation, path)
         self.buffer.extend((sid, bool(success), int(duration_ms * 1e6), input_size))
+        if len(self.buffer) >= FLUSH_AT:  # bounded like the hot path's samples
+            self.flush()
 
     def snapshot(self, component: str | None = None) -> list[dict]:
         self.flush()
