@@ -11,6 +11,8 @@ wit_bindgen::generate!({ path: "wit", world: "fast-litellm" });
 use crate::control::{self, Breaker, BreakerSettings, Control, Route};
 use crate::metrics::Metrics;
 use crate::ratelimit::{key_hash, Algorithm, Limiter};
+use crate::router::{Router, Routers};
+use exports::fast_litellm::component::router as wit_router;
 use exports::fast_litellm::component::ratelimit as wit_ratelimit;
 use exports::fast_litellm::component::control as wit_control;
 use exports::fast_litellm::component::metrics as wit_metrics;
@@ -22,6 +24,7 @@ thread_local! {
     static CONTROL: RefCell<Control> = RefCell::new(Control::default());
     static METRICS: RefCell<Metrics> = RefCell::new(Metrics::default());
     static LIMITERS: RefCell<Vec<Limiter>> = const { RefCell::new(Vec::new()) };
+    static ROUTERS: RefCell<Routers> = RefCell::new(Routers::default());
 }
 
 fn with_limiter<T>(id: u32, f: impl FnOnce(&mut Limiter) -> T) -> Option<T> {
@@ -269,6 +272,27 @@ impl wit_ratelimit::Guest for Component {
 
     fn memory_bytes() -> u64 {
         (core::arch::wasm32::memory_size(0) as u64) * 65_536
+    }
+}
+
+impl wit_router::Guest for Component {
+    fn create(groups: String) -> Result<u32, String> {
+        let router = Router::from_json(&groups)?;
+        Ok(ROUTERS.with(|r| r.borrow_mut().insert(router)))
+    }
+
+    fn remove(router: u32) -> bool {
+        ROUTERS.with(|r| r.borrow_mut().remove(router))
+    }
+
+    fn select_packed(request: String) -> i64 {
+        let Some((handle, rest)) = request.split_once(',') else { return i64::MIN };
+        let Ok(handle) = handle.parse::<u32>() else { return i64::MIN };
+        ROUTERS.with(|r| r.borrow().get(handle).map_or(i64::MIN, |router| router.select_packed(rest)))
+    }
+
+    fn deployments(router: u32) -> u64 {
+        ROUTERS.with(|r| r.borrow().get(router).map_or(0, |router| router.deployments() as u64))
     }
 }
 

@@ -9,6 +9,7 @@ pub mod images;
 pub mod json;
 pub mod metrics;
 pub mod ratelimit;
+pub mod router;
 pub mod messages;
 
 #[cfg(target_arch = "wasm32")]

@@ -156,7 +156,7 @@ def test_bad_configuration_warns_and_keeps_defaults(tmp_path):
     mixed.write_text(json.dumps({"rust_token_counting": "sometimes", "rust_teleport": "enabled"}))
     r = _probe(tmp_path, FAST_LITELLM_FEATURE_CONFIG=str(mixed), FAST_LITELLM_RUST_ROUTING="rollout:x")
     assert r["status"][FEATURE]["state"] == "enabled"
-    assert r["status"]["rust_routing"]["state"] == "disabled"
+    assert r["status"]["rust_routing"]["state"] == "enabled"  # its default
     text = "\n".join(r["warnings"])
     assert len(r["warnings"]) == 3
     assert "rust_token_counting" in text and "sometimes" in text

@@ -467,7 +467,7 @@ def test_health_check_keys_and_status():
     assert set(health) == {
         "status", "rust_available", "fast_litellm_version", "component_path", "component_version", "component_error",
         "compiled_cache", "litellm_version", "litellm_version_tested", "tested_litellm_range",
-        "unrecognised_litellm_internals", "patches", "features", "configuration_warnings",
+        "unrecognised_litellm_internals", "patches", "routing", "features", "configuration_warnings",
     }
     assert health["features"]["rust_token_counting"]["state"] == "enabled"
     assert health["configuration_warnings"] == []

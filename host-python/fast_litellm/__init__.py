@@ -266,6 +266,8 @@ def _component_version() -> str | None:
 
 def health_check() -> dict:
     """What is on, what is off, and why."""
+    from . import _router
+
     try:
         import litellm
 
@@ -289,6 +291,7 @@ def health_check() -> dict:
         "tested_litellm_range": _versions.TESTED_RANGE,
         "unrecognised_litellm_internals": list(_patch.UNRECOGNISED),
         "patches": patches,
+        "routing": _router.status(),
         "features": FLAGS.status() if active else {},
         "configuration_warnings": list(FLAGS.warnings),
     }

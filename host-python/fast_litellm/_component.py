@@ -26,6 +26,7 @@ INTERFACE = "fast-litellm:component/tokenizer@0.1.0"
 CONTROL_INTERFACE = "fast-litellm:component/control@0.1.0"
 METRICS_INTERFACE = "fast-litellm:component/metrics@0.1.0"
 RATELIMIT_INTERFACE = "fast-litellm:component/ratelimit@0.1.0"
+ROUTER_INTERFACE = "fast-litellm:component/router@0.1.0"
 ENCODINGS = ("cl100k_base", "o200k_base", "p50k_base", "r50k_base")
 _WIT_ENCODINGS = tuple(name.replace("_", "-") for name in ENCODINGS)
 BUNDLED = Path(__file__).parent / "component" / "fast_litellm.wasm"
@@ -112,6 +113,7 @@ class _Instance:
         self.control_func = self._interface(instance, store, CONTROL_INTERFACE)
         self.metrics_func = self._interface(instance, store, METRICS_INTERFACE)
         self.ratelimit_func = self._interface(instance, store, RATELIMIT_INTERFACE)
+        self.router_func = self._interface(instance, store, ROUTER_INTERFACE)
         if settings is not None:
             func("set-count-settings")(store, settings)
         S, E = _invoke.STRING, _invoke.Enum
@@ -124,6 +126,7 @@ class _Instance:
         self.count_request = _invoke.bind(func("count-request"), store, (S,), "s64")
         self.ratelimit_packed = _invoke.bind(self.ratelimit_func("check-packed"), store, (S,), "s64")
         self.record_packed = _invoke.bind(self.metrics_func("record-packed"), store, (S,), "u32")
+        self.router_packed = _invoke.bind(self.router_func("select-packed"), store, (S,), "s64")
 
     @staticmethod
     def _interface(instance: Any, store: Any, name: str) -> Callable[[str], Any]:
@@ -227,6 +230,13 @@ class Component:
     def ratelimit(self, name: str, *args: Any) -> Any:
         """A call into the `ratelimit` interface."""
         return self._generic("ratelimit_func", name, args)
+
+    def router(self, name: str, *args: Any) -> Any:
+        """A call into the `router` interface (plans: cold path)."""
+        return self._generic("router_func", name, args)
+
+    def router_packed(self, request: str) -> int:
+        return self.call("router_packed", None, request)
 
     def ratelimit_packed(self, request: str) -> int:
         return self.call("ratelimit_packed", None, request)

@@ -29,15 +29,15 @@ log = logging.getLogger("fast_litellm")
 
 ACCELERATED, STOCK, SHADOW = 0, 1, 2
 
-# Features the package knows. Only token counting is built so far; the others stay
-# disabled by default and have nothing to accelerate until their issues land.
+# Features the package knows. Token counting and routing (simple-shuffle) are built and
+# on by default; the others stay disabled and have nothing to accelerate in litellm yet.
 DEFAULTS = {
     "rust_token_counting": "enabled",
-    "rust_routing": "disabled",
+    "rust_routing": "enabled",
     "rust_rate_limiting": "disabled",
     "rust_connection_pooling": "disabled",
 }
-IMPLEMENTED = {"rust_token_counting"}
+IMPLEMENTED = {"rust_token_counting", "rust_routing"}
 _DISABLE_ALL_TRUE = ("1", "true", "yes", "on")
 
 

@@ -174,7 +174,19 @@ def apply() -> bool:
             target.original = current
             setattr(module, target.name, target.replacement)
             target.applied = True
+        _install_routing()
         return is_active()
+
+
+def _install_routing() -> None:
+    """Deployment selection on the component: a Router we do not recognise stays stock
+    (its problems are in health_check()), and never stops token counting."""
+    from . import _router
+
+    try:
+        _router.install()
+    except Exception as exc:
+        _router.PROBLEMS[:] = [f"litellm's Router not patched: {type(exc).__name__}: {exc}"]
 
 
 def remove() -> bool:
@@ -193,7 +205,9 @@ def remove() -> bool:
                 restored = True
             target.applied = False
         TARGETS.clear()
-        return restored
+        from . import _router
+
+        return _router.uninstall() or restored
 
 
 def is_active() -> bool:

@@ -1,0 +1,625 @@
+"""litellm's Router deployment selection on the component, for simple-shuffle, exact.
+
+Stock selection runs a pipeline of filters over the model group on every request (alias
+and team lookup, health, cooldown, blocked, access groups, reserved windows, pre-call
+checks, tags, order, exclusions) and then picks. For a router and a model group where
+none of those filters can remove anything but cooldowns and order, the answer depends
+only on the group's deployments, which of them are cooling down, and Python's random
+draw: the component holds the first (a plan, built once per router), the host reads the
+second from litellm's own cooldown store (empty in the common case), and draws the third
+from the same `random` stock would use. One crossing per selection, or two when a
+cooldown empties a weighted pick into a uniform one.
+
+Everything else is handed to litellm's own selection, with the reason counted: a router
+setting or a deployment field that a filter reads (decided per router, again whenever
+its model list changes), a request option (`_router_weights`, `_target_order`, ...), a
+patched `random`, router logging at INFO, OpenTelemetry, a callback filtering
+deployments. See docs/design.md "Routing".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import threading
+import time
+import traceback
+import weakref
+from typing import Any, Callable
+
+from ._component import COMPONENT, ComponentUnavailable
+from ._flags import FLAGS, SHADOW
+from ._stats import STATS
+
+log = logging.getLogger("fast_litellm")
+
+FEATURE = "rust_routing"
+OPERATION = "route"
+ORIGINALS: dict[str, Callable[..., Any]] = {}  # litellm's Router methods we replaced
+_PLAN = "_fast_litellm_route_plan"  # the Router attribute our plan lives in
+
+# Request options that change the candidates or the pick: stock handles them.
+_REQUEST_OPTIONS = frozenset({
+    "_router_weights", "_target_order", "_excluded_deployment_ids", "_retry_skipped_deployment_ids",
+    "routing_strategy", "enable_tag_filtering", "_encrypted_content_affinity_pinned",
+})
+# Deployment fields a stock filter reads (team, access group, reserved window, pause,
+# web search, tag routing): a group with any of them is left to stock.
+_FILTERED_MODEL_INFO = ("team_id", "team_public_model_name", "access_groups", "access_windows", "blocked",
+                        "supports_web_search", "enable_tag_filtering")
+# The Router methods that change its deployments: the plan is rebuilt after them.
+_MUTATORS = ("set_model_list", "_add_model_to_list_and_index_map", "upsert_deployment", "delete_deployment",
+             "update_settings")
+_EXPECTED_PARAMS = {
+    "get_available_deployment": ["self", "model", "messages", "input", "specific_deployment", "request_kwargs"],
+    "async_get_available_deployment": ["self", "model", "request_kwargs", "messages", "input",
+                                       "specific_deployment"],
+}
+
+_random = random._inst  # the generator random.choices/random.choice use
+_CHOICES, _CHOICE = random.choices, random.choice
+_lock = threading.Lock()
+_logged: set[str] = set()
+
+
+class _Group:
+    __slots__ = ("index", "cooldown_keys", "uniform_n")
+
+    def __init__(self, index: int, cooldown_keys: dict[str, int], uniform_n: int) -> None:
+        self.index = index
+        self.cooldown_keys = cooldown_keys  # litellm's cooldown key -> position in the group
+        self.uniform_n = uniform_n  # with nothing cooling down: 0 if weighted, else n
+
+
+class _Plan:
+    """What the component knows of one Router, and what it was built from."""
+
+    __slots__ = ("handle", "generation", "model_list", "size", "settings", "groups", "reason", "handed", "__weakref__")
+
+    def __init__(self, router: Any) -> None:
+        self.model_list = router.model_list
+        self.size = len(router.model_list)
+        self.settings = _settings(router)
+        self.handle: int | None = None
+        self.generation = -1
+        self.groups: dict[str, _Group] = {}
+        self.handed: dict[str, str] = {}  # group -> why stock serves it
+        self.reason: str | None = None  # why stock serves the whole router
+
+    def current(self, router: Any) -> bool:
+        return (self.model_list is router.model_list and self.size == len(router.model_list)
+                and self.generation == COMPONENT.instantiations and _settings(router) == self.settings)
+
+
+def _settings(router: Any) -> tuple:
+    """Router settings a selection depends on, compared per call (users set them directly)."""
+    return (router.routing_strategy, router.routing_plugins, router.routing_groups, router.model_group_alias,
+            router.enable_pre_call_checks, router.enable_health_check_routing, router.enable_tag_filtering,
+            router.auto_routers, router.complexity_routers, router.adaptive_routers, router.quality_routers,
+            router.cache.redis_cache)
+
+
+def _router_reason(router: Any) -> str | None:
+    from litellm.types.router import RoutingStrategy
+
+    strategy = router.routing_strategy
+    if isinstance(strategy, RoutingStrategy):
+        strategy = strategy.value
+    if strategy != "simple-shuffle":
+        return f"strategy_{strategy}"
+    checks = (
+        (router.routing_plugins, "routing_plugins"), (router.routing_groups, "routing_groups"),
+        (router.model_group_alias, "model_group_alias"), (router.enable_pre_call_checks, "pre_call_checks"),
+        (router.enable_health_check_routing, "health_check_routing"), (router.enable_tag_filtering, "tag_filtering"),
+        (any((router.auto_routers, router.complexity_routers, router.adaptive_routers, router.quality_routers)),
+         "pre_routing_strategies"),
+        (router.team_model_to_deployment_indices, "team_models"),
+        (router.cache.redis_cache is not None, "redis_cooldowns"),
+        (getattr(router, "_model_to_group", None), "routing_groups"),
+    )
+    for value, reason in checks:
+        if value:
+            return reason
+    return None
+
+
+def _number(value: Any) -> float | None:
+    """litellm's `float(value)` of a weight, when it is one we serve (finite, >= 0)."""
+    if value is None:
+        return 0.0
+    if type(value) not in (int, float):
+        return None
+    weight = float(value)
+    return weight if weight >= 0.0 and weight != float("inf") else None
+
+
+def _group_row(router: Any, indices: list[int]) -> tuple[list, dict[str, int], int] | str:
+    """A group's deployments for the component, or why stock serves the group."""
+    from litellm.router_utils.auto_router_model_naming import classify_strategy_router_model
+
+    rows, keys = [], {}
+    for position, index in enumerate(indices):
+        deployment = router.model_list[index]
+        params, info = deployment.get("litellm_params"), deployment.get("model_info")
+        if type(params) is not dict or type(info) is not dict or type(info.get("id")) is not str:
+            return "unusual_deployment"
+        if any(info.get(field) is not None for field in _FILTERED_MODEL_INFO):
+            return "filtered_deployment"
+        model = params.get("model")
+        if isinstance(model, str) and classify_strategy_router_model(model) is not None:
+            return "strategy_marker"
+        weights = [_number(params.get(metric)) for metric in ("weight", "rpm", "tpm")]
+        if None in weights:
+            return "unusual_weight"
+        order = params.get("order")
+        if order is None:
+            order = info.get("order")
+        if order is not None and type(order) is not int:
+            return "unusual_order"
+        rows.append([index, *weights, order])
+        keys["deployment:" + info["id"] + ":cooldown"] = position
+    orders = [row[4] for row in rows if row[4] is not None]
+    first = [row for row in rows if not orders or row[4] == min(orders)]
+    weighted = any(any(row[m] > 0 for row in first) for m in (1, 2, 3))
+    return rows, keys, 0 if weighted else len(first)
+
+
+def _build(router: Any) -> _Plan:
+    plan = _Plan(router)
+    plan.reason = _router_reason(router)
+    if plan.reason is None:
+        rows = []
+        for name, indices in router.model_name_to_deployment_indices.items():
+            if name not in router.model_names:
+                plan.handed[name] = "unindexed_group"
+                continue
+            row = _group_row(router, list(indices))
+            if isinstance(row, str):
+                plan.handed[name] = row
+                continue
+            plan.groups[name] = _Group(len(rows), row[1], row[2])
+            rows.append(row[0])
+        plan.generation = COMPONENT.instantiations
+        plan.handle = COMPONENT.router("create", json.dumps(rows))
+        plan.generation = COMPONENT.instantiations  # a trap in create re-instantiated it
+        weakref.finalize(plan, _forget, plan.handle, plan.generation)
+    router.__dict__[_PLAN] = plan
+    return plan
+
+
+def _forget(handle: int, generation: int) -> None:
+    if COMPONENT.instantiations == generation:
+        try:
+            COMPONENT.router("remove", handle)
+        except Exception:
+            pass
+
+
+def _plan(router: Any) -> _Plan:
+    plan = router.__dict__.get(_PLAN)
+    if plan is None or not plan.current(router):
+        plan = _build(router)
+    return plan
+
+
+def invalidate(router: Any) -> None:
+    router.__dict__.pop(_PLAN, None)
+
+
+def _cooled_positions(router: Any, group: _Group) -> str | None:
+    """Positions of the group's deployments cooling down, by litellm's own rule (an entry
+    in the cooldown store, unexpired, timestamp + cooldown_time still ahead), joined for
+    the component; None for an entry we do not recognise."""
+    store = router.cooldown_cache.in_memory_cache
+    entries = store.cache_dict
+    if not entries:
+        return ""
+    cooled = []
+    try:
+        clock_now = store._clock()
+        now = time.time()
+        for key, position in group.cooldown_keys.items():
+            value = entries.get(key)
+            if value is None:
+                continue
+            expiry = store.ttl_dict.get(key)
+            if expiry is not None and clock_now > expiry:
+                continue
+            if type(value) is not dict:
+                return None
+            if value["timestamp"] + value["cooldown_time"] - now > 0:
+                cooled.append(str(position))
+    except Exception:
+        return None
+    return ";".join(cooled)
+
+
+def _request_reason(request_kwargs: Any) -> str | None:
+    if request_kwargs is None:
+        return None
+    if type(request_kwargs) is not dict:
+        return "unusual_request_kwargs"
+    if not _REQUEST_OPTIONS.isdisjoint(request_kwargs):
+        return "request_routing_options"
+    try:
+        "".join(request_kwargs)  # stock validates the keys as str (pydantic) and raises otherwise
+    except TypeError:
+        return "unusual_request_kwargs"
+    return None
+
+
+def _pick(router: Any, model: Any, request_kwargs: Any) -> Any:
+    """The deployment stock would select, or a str: why stock must select it."""
+    reason = _request_reason(request_kwargs)
+    if reason is not None:
+        return reason
+    if random.choices is not _CHOICES or random.choice is not _CHOICE:
+        return "random_patched"
+    try:
+        plan = _plan(router)
+    except ComponentUnavailable:
+        return "component_unavailable"
+    if plan.reason is not None:
+        return plan.reason
+    group = plan.groups.get(model) if type(model) is str else None
+    if group is None:
+        return plan.handed.get(model, "not_a_model_group") if type(model) is str else "not_a_model_group"
+    cooled = _cooled_positions(router, group)
+    if cooled is None:
+        return "unrecognised_cooldown_entry"
+    prefix = f"{plan.handle},{group.index},"
+    if not cooled and group.uniform_n:
+        request = f"{prefix}u,{_random._randbelow(group.uniform_n)},"
+    elif not cooled:
+        request = f"{prefix}w,{_random.random()!r},"
+    else:
+        need = COMPONENT.router_packed(f"{prefix}d,,{cooled}")
+        if need == 0:
+            return "no_deployment_available"  # stock raises its no-deployments error
+        if need == -1:
+            request = f"{prefix}w,{_random.random()!r},{cooled}"
+        elif need > 0:
+            request = f"{prefix}u,{_random._randbelow(need)},{cooled}"
+        else:
+            raise RuntimeError(f"component refused {prefix}d,,{cooled}")
+    index = COMPONENT.router_packed(request)
+    if index < 0:
+        raise RuntimeError(f"component refused {request}")
+    return router.model_list[index]
+
+
+class _Litellm:
+    """litellm objects the per-call checks read, resolved once by install()."""
+
+    module: Any = None
+    otel_runtime: Any = None
+    router_logger: Any = None
+    prefetch: Any = None
+    custom_logger: Any = None
+    default_filter: Any = None
+    # what the async pre-routing hook (without pre-routing strategies) and the output
+    # ceiling restore after it can write: metadata keys they clear, the compaction state
+    hook_metadata_keys: frozenset = frozenset()
+    compaction_state_key: str = ""
+
+    @classmethod
+    def resolve(cls) -> None:
+        import litellm
+        from litellm.integrations.custom_logger import CustomLogger
+        from litellm.integrations.otel.runtime import _otel_runtime
+        from litellm.router_strategy.simple_shuffle import _ROUTER_LOGGER
+        from litellm.router_utils.routing_read_batch import RoutingPrefetch
+
+        cls.module, cls.otel_runtime, cls.router_logger = litellm, _otel_runtime, _ROUTER_LOGGER
+        cls.prefetch, cls.custom_logger = RoutingPrefetch, CustomLogger
+        cls.default_filter = CustomLogger.async_filter_deployments
+        from litellm import router as router_module
+        from litellm.router_strategy.complexity_router import context_compaction
+
+        cls.hook_metadata_keys = frozenset({
+            "_autorouter_baseline_route", "routing_decision",  # literals in _record_routing_decision
+            router_module.SESSION_DEPLOYMENT_AFFINITY_TTL_METADATA_KEY,
+            router_module.CONSUMED_REQUEST_TAGS_METADATA_KEY,
+            router_module.CLIENT_OUTPUT_CEILING_METADATA_KEY,
+        })
+        cls.compaction_state_key = context_compaction._STATE_KEY
+
+
+def _environment_reason(router: Any) -> str | None:
+    """Per call: things outside the Router that change what stock does or logs."""
+    if _Litellm.module.model_alias_map:
+        return "model_alias_map"
+    if _Litellm.router_logger.isEnabledFor(logging.INFO):
+        return "router_logging"
+    if _Litellm.otel_runtime() is not None:
+        return "opentelemetry"
+    return None
+
+
+def _select(router: Any, model: Any, specific_deployment: Any, request_kwargs: Any, route: int) -> Any:
+    """A deployment, or the reason stock selects. Component failures become a reason."""
+    if specific_deployment:
+        return "specific_deployment"
+    reason = _environment_reason(router)
+    if reason is not None:
+        return reason
+    try:
+        return _pick(router, model, request_kwargs)
+    except Exception as exc:
+        _log_once(exc)
+        FLAGS.record(FEATURE, ok=False)
+        return "component_error"
+
+
+def _log_once(exc: BaseException) -> None:
+    if "route" not in _logged:
+        _logged.add("route")
+        log.warning("fast_litellm: routing failed in the component (%s: %s); served by litellm",
+                    type(exc).__name__, exc)
+
+
+# -- the methods installed on litellm's Router ---------------------------------------------
+
+
+def get_available_deployment(self, model, messages=None, input=None, specific_deployment=False,
+                             request_kwargs=None):
+    stock = ORIGINALS["get_available_deployment"]
+    route = FLAGS.route(FEATURE)
+    if isinstance(route, str):
+        STATS.handed_off(OPERATION, route)
+        return stock(self, model, messages, input, specific_deployment, request_kwargs)
+    if route == SHADOW:
+        return _shadow(lambda: _select(self, model, specific_deployment, request_kwargs, route),
+                       lambda: stock(self, model, messages, input, specific_deployment, request_kwargs))
+    picked = _select(self, model, specific_deployment, request_kwargs, route)
+    if type(picked) is str:
+        STATS.handed_off(OPERATION, picked)
+        return stock(self, model, messages, input, specific_deployment, request_kwargs)
+    _served_one()
+    return picked
+
+
+async def async_get_available_deployment(self, model, request_kwargs, messages=None, input=None,
+                                         specific_deployment=False):
+    stock = ORIGINALS["async_get_available_deployment"]
+    route = FLAGS.route(FEATURE)
+    reason = route if isinstance(route, str) else _async_reason(self)
+    if reason is not None:
+        STATS.handed_off(OPERATION, reason)
+        return await stock(self, model, request_kwargs, messages, input, specific_deployment)
+    if route == SHADOW:
+        STATS.handed_off(OPERATION, "shadow")
+        state = _random.getstate()
+        picked = await _async_select(self, model, request_kwargs, messages, input, specific_deployment, route,
+                                     hook=False)
+        _random.setstate(state)
+        expected = await stock(self, model, request_kwargs, messages, input, specific_deployment)
+        _compare(picked, expected)
+        return expected
+    try:
+        picked = await _async_select(self, model, request_kwargs, messages, input, specific_deployment, route)
+    except Exception as e:
+        # what stock's own selection does with an exception of the pre-routing hook
+        traceback_exception = traceback.format_exc()
+        logging_obj = request_kwargs.get("litellm_logging_obj", None) if request_kwargs is not None else None
+        if logging_obj is not None:
+            asyncio.create_task(logging_obj.dispatch_failure_handlers(
+                exception=e, traceback_exception=traceback_exception, prefer_async_handlers=True))
+        raise e
+    if type(picked) is str:
+        STATS.handed_off(OPERATION, picked)
+        return await stock(self, model, request_kwargs, messages, input, specific_deployment)
+    _served_one()
+    return picked
+
+
+def _async_reason(router: Any) -> str | None:
+    """Why the async path goes to stock before anything runs (stock's own steps included)."""
+    if _Litellm.prefetch.armed():
+        return "routing_prefetch"
+    custom_logger, default_filter = _Litellm.custom_logger, _Litellm.default_filter
+    for callback in _Litellm.module.callbacks:
+        if isinstance(callback, custom_logger) and type(callback).async_filter_deployments is not default_filter:
+            return "callback_filters_deployments"
+    return None
+
+
+async def _async_select(router, model, request_kwargs, messages, input, specific_deployment, route, hook=True):
+    """Stock's async steps that write to the request (the pre-routing hook and the output
+    ceiling restore) run as stock runs them; the selection itself is ours."""
+    if specific_deployment:
+        return "specific_deployment"
+    reason = _environment_reason(router)
+    if reason is not None:
+        return reason
+    if hook:
+        # decide before the hook writes anything
+        reason = _plan_reason(router, model) or _request_reason(request_kwargs) or (
+            "unusual_request_kwargs" if request_kwargs is None else None)
+        if reason is not None:
+            return reason
+        if _hook_has_work(request_kwargs):
+            response = await router.async_pre_routing_hook(model=model, request_kwargs=request_kwargs,
+                                                           messages=messages, input=input,
+                                                           specific_deployment=specific_deployment)
+            if response is not None:  # not without pre-routing strategies (checked per router)
+                raise RuntimeError("pre-routing hook answered on a router without pre-routing strategies")
+            router._restore_client_ceiling_no_tier_pins(request_kwargs)
+    try:
+        return _pick(router, model, request_kwargs)
+    except Exception as exc:
+        # stock runs the hook again: without pre-routing strategies its writes are
+        # records and clears of None, the same the second time
+        _log_once(exc)
+        FLAGS.record(FEATURE, ok=False)
+        return "component_error"
+
+
+def _hook_has_work(request_kwargs: dict) -> bool:
+    """Whether stock's pre-routing hook and ceiling restore would change this request. On a
+    router without pre-routing strategies or plugins they only clear metadata keys (and
+    reset a compaction state): with none of those present, running them changes nothing,
+    and skipping them saves a third of an async selection."""
+    if _Litellm.compaction_state_key in request_kwargs:
+        return True
+    keys = _Litellm.hook_metadata_keys
+    for bucket in (request_kwargs.get("metadata"), request_kwargs.get("litellm_metadata")):
+        if isinstance(bucket, dict) and not keys.isdisjoint(bucket):
+            return True
+    return False
+
+
+def _plan_reason(router: Any, model: Any) -> str | None:
+    try:
+        plan = _plan(router)
+    except ComponentUnavailable:
+        return "component_unavailable"
+    except Exception as exc:
+        _log_once(exc)
+        return "component_error"
+    if plan.reason is not None:
+        return plan.reason
+    if type(model) is not str or model not in plan.groups:
+        return plan.handed.get(model, "not_a_model_group") if type(model) is str else "not_a_model_group"
+    return None
+
+
+_stats_lock, _served = STATS.served_fast()
+
+
+def _served_one() -> None:
+    if FLAGS.probing:  # a half-open breaker counts successful probes
+        FLAGS.record(FEATURE, ok=True)
+    with _stats_lock:
+        _served[OPERATION] += 1
+
+
+def _shadow(accelerated: Callable[[], Any], stock: Callable[[], Any]) -> Any:
+    """Stock's pick from the same random state; the component's is only compared."""
+    STATS.handed_off(OPERATION, "shadow")
+    state = _random.getstate()
+    picked = accelerated()
+    _random.setstate(state)
+    expected = stock()
+    _compare(picked, expected)
+    return expected
+
+
+def _compare(picked: Any, expected: Any) -> None:
+    if type(picked) is str:
+        return  # stock serves that case anyway: nothing to compare
+    if picked is not expected:
+        FLAGS.record_mismatch(FEATURE, "route", _label(picked), _label(expected))
+    else:
+        FLAGS.record(FEATURE, ok=True)
+
+
+def _label(deployment: Any) -> Any:
+    try:
+        return deployment["model_info"]["id"]
+    except Exception:
+        return deployment
+
+
+# -- installing on litellm's Router ----------------------------------------------------------
+
+PROBLEMS: list[str] = []  # what in litellm's Router did not look as expected
+
+
+def _check(router_class: Any) -> list[str]:
+    import inspect
+
+    problems = []
+    for name, expected in _EXPECTED_PARAMS.items():
+        try:
+            params = list(inspect.signature(getattr(router_class, name)).parameters)
+        except (AttributeError, TypeError, ValueError):
+            params = None
+        if params != expected:
+            problems.append(f"Router.{name} signature {params} differs from the tested {expected}")
+    for name in _MUTATORS:
+        if not callable(getattr(router_class, name, None)):
+            problems.append(f"Router.{name} not found")
+    try:
+        from litellm.integrations.otel.runtime import _otel_runtime  # noqa: F401
+        from litellm.router_strategy.simple_shuffle import _ROUTER_LOGGER  # noqa: F401
+        from litellm.router_utils.auto_router_model_naming import classify_strategy_router_model  # noqa: F401
+        from litellm.router_utils.routing_read_batch import RoutingPrefetch  # noqa: F401
+        from litellm.caching.in_memory_cache import InMemoryCache
+
+        if not hasattr(InMemoryCache(), "_clock"):
+            problems.append("InMemoryCache._clock not found")
+    except Exception as exc:
+        problems.append(f"{type(exc).__name__}: {exc}")
+    return problems
+
+
+def _invalidating(method: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            invalidate(self)
+
+    wrapper.__wrapped__ = method  # type: ignore[attr-defined]
+    wrapper.__name__ = method.__name__
+    wrapper._fast_litellm = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def install() -> bool:
+    """Put our selection on litellm's Router class, if its internals are the tested ones."""
+    from litellm.router import Router
+
+    with _lock:
+        if ORIGINALS:
+            return True
+        PROBLEMS[:] = _check(Router)
+        if PROBLEMS:
+            return False
+        _Litellm.resolve()
+        for name in _MUTATORS:
+            ORIGINALS[name] = Router.__dict__[name]
+            setattr(Router, name, _invalidating(Router.__dict__[name]))
+        ORIGINALS["get_available_deployment"] = Router.__dict__["get_available_deployment"]
+        ORIGINALS["async_get_available_deployment"] = Router.__dict__["async_get_available_deployment"]
+        Router.get_available_deployment = get_available_deployment
+        Router.async_get_available_deployment = async_get_available_deployment
+        return True
+
+
+def uninstall() -> bool:
+    from litellm.router import Router
+
+    with _lock:
+        restored = bool(ORIGINALS)
+        for name, original in ORIGINALS.items():
+            setattr(Router, name, original)
+        ORIGINALS.clear()
+        return restored
+
+
+def status() -> dict:
+    """Whether litellm's Router selects through us right now (checked on the live class)."""
+    try:
+        from litellm.router import Router
+    except Exception as exc:
+        return {"patched": False, "problem": f"{type(exc).__name__}: {exc}"}
+    live = (Router.__dict__.get("get_available_deployment") is get_available_deployment
+            and Router.__dict__.get("async_get_available_deployment") is async_get_available_deployment)
+    out: dict = {"patched": live, "strategies": ["simple-shuffle"]}
+    if PROBLEMS:
+        out["problems"] = list(PROBLEMS)
+    return out
+
+
+def router_report(router: Any) -> dict:
+    """For one Router: which model groups the component selects for, and why the others
+    stay with litellm."""
+    plan = _plan(router)
+    if plan.reason is not None:
+        return {"accelerated_groups": [], "reason": plan.reason}
+    return {"accelerated_groups": sorted(plan.groups), "handed_to_litellm": dict(sorted(plan.handed.items())),
+            "deployments_in_component": COMPONENT.router("deployments", plan.handle)}
