@@ -339,7 +339,9 @@ def _environment_reason(router: Any) -> str | None:
 
 
 def _select(router: Any, model: Any, specific_deployment: Any, request_kwargs: Any, route: int) -> Any:
-    """A deployment, or the reason stock selects. Component failures become a reason."""
+    """A deployment, or the reason stock selects. Component failures become a reason; a
+    failure after the draw leaves `random` one draw on (saving its state per call would
+    cost more than the whole selection), so that hand-off picks from the next draw."""
     if specific_deployment:
         return "specific_deployment"
     reason = _environment_reason(router)
@@ -363,10 +365,23 @@ def _log_once(exc: BaseException) -> None:
 # -- the methods installed on litellm's Router ---------------------------------------------
 
 
+def _strategy_reason(strategy: Any) -> str:
+    """The hand-off reason for a strategy the component does not serve (kept per name: this
+    check runs first on every selection of such a router)."""
+    reason = _strategy_reasons.get(strategy)
+    if reason is None:
+        reason = _strategy_reasons[strategy] = f"strategy_{getattr(strategy, 'value', strategy)}"
+    return reason
+
+
+_strategy_reasons: dict = {}
+
+
 def get_available_deployment(self, model, messages=None, input=None, specific_deployment=False,
                              request_kwargs=None):
     stock = ORIGINALS["get_available_deployment"]
-    route = FLAGS.route(FEATURE)
+    route = _strategy_reason(self.routing_strategy) if self.routing_strategy != "simple-shuffle" \
+        else FLAGS.route(FEATURE)
     if isinstance(route, str):
         STATS.handed_off(OPERATION, route)
         return stock(self, model, messages, input, specific_deployment, request_kwargs)
@@ -384,7 +399,8 @@ def get_available_deployment(self, model, messages=None, input=None, specific_de
 async def async_get_available_deployment(self, model, request_kwargs, messages=None, input=None,
                                          specific_deployment=False):
     stock = ORIGINALS["async_get_available_deployment"]
-    route = FLAGS.route(FEATURE)
+    route = _strategy_reason(self.routing_strategy) if self.routing_strategy != "simple-shuffle" \
+        else FLAGS.route(FEATURE)
     reason = route if isinstance(route, str) else _async_reason(self)
     if reason is not None:
         STATS.handed_off(OPERATION, reason)

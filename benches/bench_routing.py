@@ -1,0 +1,144 @@
+"""Deployment selection: stock litellm against fast-litellm, in the same run, as ratios.
+
+    .venv/bin/python benches/bench_routing.py      (part of `just bench`; about 3 minutes)
+
+Routers of 50 deployments in 5 groups and 1,000 in 50, each strategy, sync
+(`get_available_deployment`) and async (`async_get_available_deployment`, what
+`acompletion` uses). The same Router answers both columns: "stock" calls litellm's
+original method (kept by fast_litellm), "fast" the installed one. Rounds alternate
+between the two; each figure is the median round. Before timing, both columns pick from
+the same seeded `random` and must pick the same deployments. Strategies the component
+does not serve yet go to litellm through our method: their ratio is the cost of asking.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import statistics
+import sys
+import time
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import fast_litellm  # noqa: E402
+from fast_litellm import _router  # noqa: E402
+from fast_litellm._component import COMPONENT  # noqa: E402
+
+STRATEGIES = ("simple-shuffle", "least-busy", "usage-based-routing-v2", "latency-based-routing",
+              "cost-based-routing")
+SIZES = ((50, 5), (1000, 50))
+MESSAGES = [{"role": "user", "content": "hello"}]
+ROUNDS, PER_ROUND = 9, 200
+
+
+def model_list(deployments: int, groups: int, weighted: bool) -> list[dict]:
+    return [{"model_name": f"group-{i % groups}",
+             "litellm_params": {"model": "openai/gpt-4o-mini", "api_key": "sk-test",
+                                "api_base": f"http://127.0.0.1:9/{i}",
+                                **({"rpm": 1000 + i, "tpm": 100_000 + i} if weighted else {})},
+             "model_info": {"id": f"dep-{i}"}} for i in range(deployments)]
+
+
+def _sync(router, stock: bool):
+    method = _router.ORIGINALS["get_available_deployment"] if stock else type(router).get_available_deployment
+    return lambda: method(router, "group-1", MESSAGES)
+
+
+def _async(router, stock: bool):
+    method = (_router.ORIGINALS["async_get_available_deployment"] if stock
+              else type(router).async_get_available_deployment)
+    return lambda: method(router, "group-1", {}, MESSAGES)
+
+
+def _same_picks(router, is_async: bool) -> bool:
+    picks = []
+    for stock in (True, False):
+        random.seed(1234)
+        if is_async:
+            call = _async(router, stock)
+
+            async def run():
+                return [(await call())["model_info"]["id"] for _ in range(300)]
+            picks.append(asyncio.run(run()))
+        else:
+            call = _sync(router, stock)
+            picks.append([call()["model_info"]["id"] for _ in range(300)])
+    return picks[0] == picks[1]
+
+
+def _time_sync(call) -> float:
+    t0 = time.perf_counter()
+    for _ in range(PER_ROUND):
+        call()
+    return (time.perf_counter() - t0) / PER_ROUND * 1e6
+
+
+def _time_async(call) -> float:
+    async def run() -> float:
+        for _ in range(20):
+            await call()
+        t0 = time.perf_counter()
+        for _ in range(PER_ROUND):
+            await call()
+        return (time.perf_counter() - t0) / PER_ROUND * 1e6
+    return asyncio.run(run())
+
+
+def _medians(router, is_async: bool) -> tuple[float, float]:
+    make, timer = (_async, _time_async) if is_async else (_sync, _time_sync)
+    stock, fast = make(router, True), make(router, False)
+    timer(stock), timer(fast)  # warm
+    rounds: dict[bool, list[float]] = {True: [], False: []}
+    for i in range(ROUNDS):
+        for use_stock in ((True, False) if i % 2 else (False, True)):
+            rounds[use_stock].append(timer(stock if use_stock else fast))
+    return statistics.median(rounds[True]), statistics.median(rounds[False])
+
+
+def _component_bytes_per_deployment(rows: int = 1000, copies: int = 200) -> float:
+    """Linear memory the component grows by per deployment held (plans of `copies`
+    routers of `rows` deployments each; the memory is wasm pages, so measure many)."""
+    import json
+
+    groups = json.dumps([[[i, 1.0, 1000.0, 100000.0, None] for i in range(rows)]])
+    before = COMPONENT.ratelimit("memory-bytes")
+    handles = [COMPONENT.router("create", groups) for _ in range(copies)]
+    grown = COMPONENT.ratelimit("memory-bytes") - before
+    for handle in handles:
+        COMPONENT.router("remove", handle)
+    return grown / (rows * copies)
+
+
+def main() -> int:
+    from litellm import Router
+
+    if not fast_litellm.health_check()["routing"].get("patched"):
+        print("routing is not patched:", fast_litellm.health_check()["routing"], file=sys.stderr)
+        return 1
+    print(f"{'router':>9} {'strategy':<24} {'mode':<6} {'stock µs':>9} {'fast µs':>8} {'ratio':>7}  served by")
+    failures = 0
+    for deployments, groups in SIZES:
+        for strategy in STRATEGIES:
+            for weighted in ((False, True) if strategy == "simple-shuffle" else (True,)):
+                router = Router(model_list=model_list(deployments, groups, weighted), routing_strategy=strategy)
+                report = _router.router_report(router)
+                served = "component" if report["accelerated_groups"] else f"litellm ({report.get('reason')})"
+                label = strategy + (" (rpm)" if weighted and strategy == "simple-shuffle" else "")
+                for is_async in (False, True):
+                    if strategy == "cost-based-routing" and not is_async:
+                        continue  # litellm has no sync selector for it (raises)
+                    if not _same_picks(router, is_async):
+                        print(f"{deployments}/{groups} {label} {'async' if is_async else 'sync'}: "
+                              "picks differ from stock", file=sys.stderr)
+                        failures += 1
+                    stock_us, fast_us = _medians(router, is_async)
+                    print(f"{deployments:>5}/{groups:<3} {label:<24} {'async' if is_async else 'sync':<6} "
+                          f"{stock_us:>9.1f} {fast_us:>8.1f} {stock_us / fast_us:>6.1f}x  {served}", flush=True)
+    print(f"component memory per deployment held: {_component_bytes_per_deployment():.0f} bytes")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,287 @@
+"""Routing parity: the accelerated selection against litellm's own, step by step.
+
+Hypothesis generates routers (groups of deployments with or without weight, rpm, tpm,
+order; now and then a field a stock filter reads) and histories (selections sync and
+async with assorted request options, cooldowns, the clock moving on). Every selection
+runs twice from the same `random` state: through litellm's original method and through
+the installed one. They must pick the same deployment object, or raise the same
+exception, leave `random` in the same state and the request kwargs alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import math
+import random
+from collections import Counter
+from unittest import mock
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from litellm import Router
+
+import fast_litellm
+from fast_litellm import _router
+
+
+def _deployment(i: int, group: int, spec: dict) -> dict:
+    params = {"model": "openai/gpt-4o-mini", "api_key": "sk-test", "api_base": f"http://127.0.0.1:9/{i}"}
+    info = {"id": f"dep-{i}"}
+    for metric in ("weight", "rpm", "tpm"):
+        if spec.get(metric) is not None:
+            params[metric] = spec[metric]
+    if spec.get("order") is not None:
+        (params if spec.get("order_in_params") else info)["order"] = spec["order"]
+    info.update(spec.get("extra") or {})
+    return {"model_name": f"group-{group}", "litellm_params": params, "model_info": info}
+
+
+_FILTERED = [{"team_id": "t1"}, {"access_groups": ["ag"]}, {"blocked": True}, {"supports_web_search": False},
+             {"enable_tag_filtering": True}]
+_weights = st.one_of(st.none(), st.integers(0, 5), st.sampled_from([0.0, 0.5, 2.25, 1e-3]))
+_deployment_spec = st.fixed_dictionaries({
+    "weight": st.one_of(st.none(), st.none(), _weights),
+    "rpm": st.one_of(st.none(), st.integers(0, 100)),
+    "tpm": st.one_of(st.none(), st.integers(0, 10_000)),
+    "order": st.one_of(st.none(), st.none(), st.integers(1, 3)),
+    "order_in_params": st.booleans(),
+    # now and then a field a stock filter reads (the group then goes to litellm)
+    "extra": st.integers(0, 60).map(lambda i: _FILTERED[i] if i < len(_FILTERED) else None),
+})
+_router_config = st.lists(st.lists(_deployment_spec, min_size=1, max_size=6), min_size=1, max_size=3)
+_router_options = st.one_of(*[st.just({})] * 8, st.sampled_from([
+    {"enable_pre_call_checks": True}, {"model_group_alias": {"alias": "group-0"}},
+    {"routing_strategy": "least-busy"}]))
+
+
+def _request(kind: int) -> dict | None:
+    first_id = "dep-0"
+    return [
+        None, {}, {}, {"metadata": {}}, {"metadata": {"user_api_key_team_id": "t1"}},
+        {"_target_order": 1}, {"_router_weights": {"group-0": {first_id: 2.0}}},
+        {"_excluded_deployment_ids": [first_id]}, {"litellm_metadata": {"routing_decision": {"x": 1}}},
+        {"metadata": {"tags": ["a"]}}, {"litellm_call_id": "abc", "metadata": {"model_group": "group-0"}},
+    ][kind]
+
+
+# selections (target: a group mostly, else a missing group, a deployment id, an alias;
+# request: mostly plain), cooldowns, the clock moving on
+_select = st.tuples(st.just("select"), st.integers(0, 9), st.integers(0, 16), st.booleans(), st.booleans())
+_step = st.one_of(
+    _select, _select, _select,
+    st.tuples(st.just("cooldown"), st.integers(0, 17), st.sampled_from([5, 60])),
+    st.tuples(st.just("advance"), st.sampled_from([1, 6, 61])),
+)
+
+
+class Clock:
+    """time.time for litellm's cooldown store and for us: moves only when told."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _outcome(call):
+    try:
+        return ("picked", call()), None
+    except Exception as exc:  # noqa: BLE001 - parity compares what stock raises
+        return None, (type(exc), str(exc))
+
+
+async def _outcome_async(call):
+    try:
+        return ("picked", await call()), None
+    except Exception as exc:  # noqa: BLE001
+        return None, (type(exc), str(exc))
+
+
+def _same(got, expected, model_list: list) -> None:
+    (value, error), (expected_value, expected_error) = got, expected
+    assert error == expected_error
+    if expected_value is not None:
+        assert value is not None and value[1] == expected_value[1]
+        if any(expected_value[1] is d for d in model_list):  # not a copy (called by id): the same object
+            assert value[1] is expected_value[1]
+
+
+async def _run_history(router: Router, deployments: list[dict], steps: list[tuple], clock: Clock) -> None:
+    sync_stock = _router.ORIGINALS["get_available_deployment"]
+    async_stock = _router.ORIGINALS["async_get_available_deployment"]
+    groups = sorted({d["model_name"] for d in deployments})
+    for step in steps:
+        if step[0] == "advance":
+            clock.now += step[1]
+            continue
+        if step[0] == "cooldown":
+            deployment = deployments[step[1] % len(deployments)]
+            router.cooldown_cache.add_deployment_to_cooldown(
+                model_id=deployment["model_info"]["id"], original_exception=Exception("boom"),
+                exception_status=429, cooldown_time=step[2])
+            continue
+        _, target, kind, is_async, with_messages = step
+        model = groups[target % len(groups)] if target < 7 else ["missing-group", "dep-0", "alias"][target - 7]
+        messages = [{"role": "user", "content": "hello"}] if with_messages else None
+        request = _request(kind) if kind <= 10 else {}
+        if is_async and request is None:
+            request = {}
+        stock_kwargs, our_kwargs = copy.deepcopy(request), copy.deepcopy(request)
+        state = random.getstate()
+        if is_async:
+            expected = await _outcome_async(lambda: async_stock(router, model, stock_kwargs, messages))
+        else:
+            expected = _outcome(lambda: sync_stock(router, model, messages, None, False, stock_kwargs))
+        state_after = random.getstate()
+        random.setstate(state)
+        if is_async:
+            got = await _outcome_async(lambda: router.async_get_available_deployment(
+                model, request_kwargs=our_kwargs, messages=messages))
+        else:
+            got = _outcome(lambda: router.get_available_deployment(model, messages=messages,
+                                                                   request_kwargs=our_kwargs))
+        _same(got, expected, router.model_list)
+        assert random.getstate() == state_after
+        assert our_kwargs == stock_kwargs
+
+
+class _CallbacksKept:
+    """Each Router registers litellm callbacks (capped at 100): restore the lists after."""
+
+    def __enter__(self):
+        import litellm
+
+        self.saved = {name: list(value) for name, value in vars(litellm).items()
+                      if "callback" in name and isinstance(value, list)}
+
+    def __exit__(self, *exc):
+        import litellm
+
+        for name, value in self.saved.items():
+            getattr(litellm, name)[:] = value
+
+
+def _served() -> int:
+    return fast_litellm.get_performance_stats()["operations"].get("route", {}).get("component", 0)
+
+
+def test_selections_match_litellm_on_generated_routers_and_histories():
+    served_before = _served()
+    reasons: Counter = Counter()
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(config=_router_config, options=_router_options, steps=st.lists(_step, min_size=10, max_size=60),
+           seed=st.integers(0, 2**32 - 1))
+    def check(config, options, steps, seed):
+        deployments = [_deployment(i, g, spec) for i, (g, spec) in
+                       enumerate((g, spec) for g, group in enumerate(config) for spec in group)]
+        clock = Clock()
+        with mock.patch("time.time", clock), _CallbacksKept():
+            router = Router(model_list=copy.deepcopy(deployments), **options)
+            random.seed(seed)
+            asyncio.run(_run_history(router, router.model_list, steps, clock))
+            report = _router.router_report(router)
+            reasons.update([report.get("reason", "served")])
+
+    check()
+    # the suite proves nothing if the component never selected
+    assert _served() - served_before > 200, (reasons, fast_litellm.get_performance_stats()["operations"]["route"]["handed_to_litellm"])
+
+
+def test_shadow_mode_serves_stock_and_records_no_mismatch():
+    deployments = [_deployment(i, 0, {"rpm": 10 * (i + 1)}) for i in range(4)]
+    router = Router(model_list=deployments)
+    mismatches = fast_litellm.get_shadow_mismatches()["count"]
+    fast_litellm.set_feature_state("rust_routing", "shadow")
+    try:
+        random.seed(7)
+        shadowed = [router.get_available_deployment("group-0")["model_info"]["id"] for _ in range(200)]
+    finally:
+        fast_litellm.set_feature_state("rust_routing", "enabled")
+    random.seed(7)
+    stock = [_router.ORIGINALS["get_available_deployment"](router, "group-0")["model_info"]["id"]
+             for _ in range(200)]
+    assert shadowed == stock
+    assert fast_litellm.get_shadow_mismatches()["count"] == mismatches
+
+
+def _chi_square_p(observed: list[int], expected: list[float]) -> float:
+    """Upper tail of the chi-square distribution (regularised gamma Q, by series)."""
+    statistic = sum((o - e) ** 2 / e for o, e in zip(observed, expected))
+    k = (len(observed) - 1) / 2
+    x = statistic / 2
+    term = total = 1.0 / k
+    n = k
+    while term > 1e-15 * total:
+        n += 1
+        term *= x / n
+        total += term
+    lower = math.exp(-x + k * math.log(x) - math.lgamma(k)) * total if x > 0 else 0.0
+    return max(0.0, 1.0 - lower)
+
+
+@pytest.mark.parametrize("metric", ["weight", "rpm", "tpm"])
+def test_weighted_pick_distribution_matches_the_weights(metric):
+    weights = [1, 2, 3, 10, 0]
+    router = Router(model_list=[_deployment(i, 0, {metric: w}) for i, w in enumerate(weights)])
+    served_before = _served()
+    random.seed()
+    picks = Counter(router.get_available_deployment("group-0")["model_info"]["id"] for _ in range(12_000))
+    assert _served() - served_before == 12_000
+    assert picks["dep-4"] == 0  # weight 0: never
+    observed = [picks[f"dep-{i}"] for i in range(4)]
+    expected = [12_000 * w / sum(weights) for w in weights[:4]]
+    assert _chi_square_p(observed, expected) > 0.001, observed
+
+
+def test_uniform_pick_distribution_is_uniform():
+    router = Router(model_list=[_deployment(i, 0, {}) for i in range(6)])
+    random.seed()
+    picks = Counter(router.get_available_deployment("group-0")["model_info"]["id"] for _ in range(12_000))
+    assert _chi_square_p([picks[f"dep-{i}"] for i in range(6)], [2_000.0] * 6) > 0.001
+
+
+def test_chi_square_helper_rejects_a_skewed_sample():
+    assert _chi_square_p([1000, 1000, 1000], [1000.0, 1000.0, 1000.0]) > 0.99
+    assert _chi_square_p([1300, 1000, 700], [1000.0, 1000.0, 1000.0]) < 1e-6
+
+
+def test_model_list_changes_rebuild_the_plan():
+    router = Router(model_list=[_deployment(0, 0, {}), _deployment(1, 0, {})])
+    assert _router.router_report(router)["deployments_in_component"] == 2
+    router.add_deployment(Router(model_list=[_deployment(2, 0, {})]).get_deployment("dep-2"))
+    assert _router.router_report(router)["deployments_in_component"] == 3
+    router.delete_deployment("dep-0")
+    random.seed(3)
+    ids = {router.get_available_deployment("group-0")["model_info"]["id"] for _ in range(100)}
+    assert ids == {"dep-1", "dep-2"}
+    router.set_model_list([_deployment(5, 1, {})])
+    assert router.get_available_deployment("group-1")["model_info"]["id"] == "dep-5"
+
+
+def test_routers_we_do_not_model_are_reported_and_served_by_litellm():
+    router = Router(model_list=[_deployment(0, 0, {})], routing_strategy="least-busy")
+    assert _router.router_report(router) == {"accelerated_groups": [], "reason": "strategy_least-busy"}
+    mixed = Router(model_list=[_deployment(0, 0, {}), _deployment(1, 1, {"extra": {"team_id": "t"}})])
+    report = _router.router_report(mixed)
+    assert report["accelerated_groups"] == ["group-0"]
+    assert report["handed_to_litellm"] == {"group-1": "filtered_deployment"}
+
+
+def test_a_component_failure_is_served_by_litellm(monkeypatch):
+    from fast_litellm._component import COMPONENT
+
+    router = Router(model_list=[_deployment(i, 0, {}) for i in range(3)])
+
+    def broken(request):
+        raise RuntimeError("trap")
+
+    monkeypatch.setattr(COMPONENT, "router_packed", broken)
+    before = fast_litellm.get_performance_stats()["operations"]["route"]["handed_to_litellm"].get(
+        "component_error", 0)
+    # litellm picks (from the draw after the one the failed call took)
+    assert router.get_available_deployment("group-0") in router.model_list
+    after = fast_litellm.get_performance_stats()["operations"]["route"]["handed_to_litellm"]["component_error"]
+    assert after == before + 1
