@@ -66,16 +66,22 @@ impl Router {
         self.groups.iter().map(Vec::len).sum()
     }
 
-    /// The group's deployments left after the cooldown filter (`cooled`: positions in the
-    /// group) and litellm's order filter (the lowest order set, if any is set).
-    fn candidates<'a>(&'a self, group: usize, cooled: &[u32]) -> Option<Vec<&'a Deployment>> {
+    /// The group's deployments left after the cooldown filter, litellm's order filter (the
+    /// lowest order set, if any is set) and its exclusion filter (`_excluded_deployment_ids`,
+    /// applied after the order filter). `left_out`: positions in the group cooling down,
+    /// then positions excluded, from `excluded_from` on.
+    fn candidates<'a>(&'a self, group: usize, left_out: &[u32], excluded_from: usize) -> Option<Vec<&'a Deployment>> {
         let all = self.groups.get(group)?;
-        let left: Vec<&Deployment> =
-            all.iter().enumerate().filter(|(i, _)| !cooled.contains(&(*i as u32))).map(|(_, d)| d).collect();
-        Some(match left.iter().filter_map(|d| d.order).min() {
-            Some(lowest) => left.into_iter().filter(|d| d.order == Some(lowest)).collect(),
-            None => left,
-        })
+        let (cooled, excluded) = left_out.split_at(excluded_from.min(left_out.len()));
+        let left: Vec<(u32, &Deployment)> =
+            (0u32..).zip(all.iter()).filter(|(i, _)| !cooled.contains(i)).collect();
+        let lowest = left.iter().filter_map(|(_, d)| d.order).min();
+        Some(
+            left.into_iter()
+                .filter(|(i, d)| (lowest.is_none() || d.order == lowest) && !excluded.contains(i))
+                .map(|(_, d)| d)
+                .collect(),
+        )
     }
 
     /// The metric that weighs the pick among `candidates`, as litellm chooses it.
@@ -83,8 +89,8 @@ impl Router {
         (0..3).find(|&m| candidates.iter().map(|d| d.weights[m]).fold(0.0, f64::max) > 0.0)
     }
 
-    pub fn draw_needed(&self, group: usize, cooled: &[u32]) -> Option<Draw> {
-        let candidates = self.candidates(group, cooled)?;
+    pub fn draw_needed(&self, group: usize, left_out: &[u32], excluded_from: usize) -> Option<Draw> {
+        let candidates = self.candidates(group, left_out, excluded_from)?;
         Some(if candidates.is_empty() {
             Draw::Nothing
         } else if Self::weighing_metric(&candidates).is_some() {
@@ -96,8 +102,8 @@ impl Router {
 
     /// The weighted pick for `random()` = `draw`: a model-list index. None if the group
     /// does not exist or its candidates are not weighted.
-    pub fn pick_weighted(&self, group: usize, cooled: &[u32], draw: f64) -> Option<u32> {
-        let candidates = self.candidates(group, cooled)?;
+    pub fn pick_weighted(&self, group: usize, left_out: &[u32], excluded_from: usize, draw: f64) -> Option<u32> {
+        let candidates = self.candidates(group, left_out, excluded_from)?;
         let metric = Self::weighing_metric(&candidates)?;
         // max() keeps the first of equal values; any positive largest divides alike
         let largest = candidates.iter().map(|d| d.weights[metric]).fold(f64::NEG_INFINITY, f64::max);
@@ -124,8 +130,8 @@ impl Router {
     }
 
     /// `random.choice` with `randbelow(n)` = `k`: a model-list index.
-    pub fn pick_uniform(&self, group: usize, cooled: &[u32], k: u32) -> Option<u32> {
-        let candidates = self.candidates(group, cooled)?;
+    pub fn pick_uniform(&self, group: usize, left_out: &[u32], excluded_from: usize, k: u32) -> Option<u32> {
+        let candidates = self.candidates(group, left_out, excluded_from)?;
         if Self::weighing_metric(&candidates).is_some() {
             return None;
         }
@@ -133,7 +139,8 @@ impl Router {
     }
 
     /// A selection in one string, for hosts where each argument costs (the Python host):
-    /// `"group,mode,value,cooled"` with `cooled` the positions cooling down joined by `;`.
+    /// `"group,mode,value,cooled[,excluded]"`: positions cooling down, and positions
+    /// excluded after the order filter, each joined by `;`.
     /// Mode `w`: weighted pick for `random()` = value; `u`: uniform pick `randbelow(n)` =
     /// value; both return the model-list index. Mode `d`: which draw the pick needs:
     /// 0 none, -1 `random()`, n > 0 `randbelow(n)`. i64::MIN for a malformed request or a
@@ -143,19 +150,18 @@ impl Router {
     }
 
     fn try_select_packed(&self, request: &str) -> Option<i64> {
-        let mut parts = request.splitn(4, ',');
+        let mut parts = request.splitn(5, ',');
         let group: usize = parts.next()?.parse().ok()?;
         let mode = parts.next()?;
         let value = parts.next()?;
-        let cooled_text = parts.next().unwrap_or("");
-        let mut cooled = Vec::new();
-        for position in cooled_text.split(';').filter(|p| !p.is_empty()) {
-            cooled.push(position.parse::<u32>().ok()?);
-        }
+        // positions cooling down, then positions excluded: one list, split at `e`
+        let mut left_out = positions(parts.next().unwrap_or(""))?;
+        let e = left_out.len();
+        left_out.extend(positions(parts.next().unwrap_or(""))?);
         match mode {
-            "w" => self.pick_weighted(group, &cooled, value.parse().ok()?).map(i64::from),
-            "u" => self.pick_uniform(group, &cooled, value.parse().ok()?).map(i64::from),
-            "d" => Some(match self.draw_needed(group, &cooled)? {
+            "w" => self.pick_weighted(group, &left_out, e, value.parse().ok()?).map(i64::from),
+            "u" => self.pick_uniform(group, &left_out, e, value.parse().ok()?).map(i64::from),
+            "d" => Some(match self.draw_needed(group, &left_out, e)? {
                 Draw::Nothing => 0,
                 Draw::Weighted => -1,
                 Draw::Uniform(n) => i64::from(n),
@@ -163,6 +169,11 @@ impl Router {
             _ => None,
         }
     }
+}
+
+/// `"3;5"` -> [3, 5]; None if a position is not a number.
+fn positions(list: &str) -> Option<Vec<u32>> {
+    list.split(';').filter(|p| !p.is_empty()).map(|p| p.parse().ok()).collect()
 }
 
 /// Routers by handle; a dropped router's slot is reused.
@@ -205,32 +216,34 @@ mod tests {
     #[test]
     fn uniform_without_weights_and_the_lowest_order_wins() {
         let r = Router::new(vec![vec![d(4, [0.0; 3], Some(2)), d(7, [0.0; 3], Some(1)), d(9, [0.0; 3], None)]]);
-        assert_eq!(r.draw_needed(0, &[]), Some(Draw::Uniform(1)));
-        assert_eq!(r.pick_uniform(0, &[], 0), Some(7));
+        assert_eq!(r.draw_needed(0, &[], 0), Some(Draw::Uniform(1)));
+        assert_eq!(r.pick_uniform(0, &[], 0, 0), Some(7));
         // the order-1 deployment cooling down: order 2 is the lowest left
-        assert_eq!(r.pick_uniform(0, &[1], 0), Some(4));
-        assert_eq!(r.draw_needed(0, &[0, 1, 2]), Some(Draw::Nothing));
-        assert_eq!(r.pick_uniform(0, &[], 1), None);
+        assert_eq!(r.pick_uniform(0, &[1], 1, 0), Some(4));
+        assert_eq!(r.draw_needed(0, &[0, 1, 2], 3), Some(Draw::Nothing));
+        assert_eq!(r.pick_uniform(0, &[], 0, 1), None);
+        // excluded (not cooling down): after the order filter, so order 2 does not step in
+        assert_eq!(r.draw_needed(0, &[1], 0), Some(Draw::Nothing));
     }
 
     #[test]
     fn weighted_pick_is_python_bisect_over_normalised_cumulative_weights() {
         // weights 1, 3 -> normalised 1/3, 1; cumulative [1/3, 4/3]; total 4/3
         let r = Router::new(vec![vec![d(0, [1.0, 0.0, 0.0], None), d(1, [3.0, 0.0, 0.0], None)]]);
-        assert_eq!(r.draw_needed(0, &[]), Some(Draw::Weighted));
-        assert_eq!(r.pick_weighted(0, &[], 0.0), Some(0));
-        assert_eq!(r.pick_weighted(0, &[], 0.2499), Some(0));
-        assert_eq!(r.pick_weighted(0, &[], 0.25), Some(1)); // x == cumulative[0]: bisect_right
-        assert_eq!(r.pick_weighted(0, &[], 0.999), Some(1));
+        assert_eq!(r.draw_needed(0, &[], 0), Some(Draw::Weighted));
+        assert_eq!(r.pick_weighted(0, &[], 0, 0.0), Some(0));
+        assert_eq!(r.pick_weighted(0, &[], 0, 0.2499), Some(0));
+        assert_eq!(r.pick_weighted(0, &[], 0, 0.25), Some(1)); // x == cumulative[0]: bisect_right
+        assert_eq!(r.pick_weighted(0, &[], 0, 0.999), Some(1));
     }
 
     #[test]
     fn rpm_weighs_when_no_weight_is_set_and_cooldown_can_make_the_pick_uniform() {
         let r = Router::new(vec![vec![d(0, [0.0, 10.0, 0.0], None), d(1, [0.0, 0.0, 0.0], None)]]);
-        assert_eq!(r.draw_needed(0, &[]), Some(Draw::Weighted));
-        assert_eq!(r.pick_weighted(0, &[], 0.99), Some(0)); // zero weight: never picked
-        assert_eq!(r.draw_needed(0, &[0]), Some(Draw::Uniform(1)));
-        assert_eq!(r.pick_weighted(0, &[0], 0.5), None);
+        assert_eq!(r.draw_needed(0, &[], 0), Some(Draw::Weighted));
+        assert_eq!(r.pick_weighted(0, &[], 0, 0.99), Some(0)); // zero weight: never picked
+        assert_eq!(r.draw_needed(0, &[0], 1), Some(Draw::Uniform(1)));
+        assert_eq!(r.pick_weighted(0, &[0], 1, 0.5), None);
     }
 
     #[test]
@@ -243,6 +256,9 @@ mod tests {
         assert_eq!(r.select_packed("0,u,0,1"), 3);
         assert_eq!(r.select_packed("0,d,,0;1"), 0);
         assert_eq!(r.select_packed("1,u,0,"), 8);
+        assert_eq!(r.select_packed("0,d,,,1"), 1); // the weighted one excluded: uniform over one
+        assert_eq!(r.select_packed("0,d,,,0"), -1);
+        assert_eq!(r.select_packed("0,d,,1,0"), 0);
         assert_eq!(r.select_packed("2,u,0,"), i64::MIN);
         assert_eq!(r.select_packed("0,x,0,"), i64::MIN);
         assert_eq!(r.select_packed("0,w,nope,"), i64::MIN);

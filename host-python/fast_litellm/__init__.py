@@ -24,7 +24,8 @@ try:
     from ._component import COMPONENT, ComponentUnavailable
     from ._flags import FLAGS
     from ._metrics import METRICS
-    from ._pending import get_available_deployment, get_connection_stats
+    from ._pending import get_connection_stats
+    from ._advanced_router import select as get_available_deployment
     from . import _ratelimit, tokens
     from ._stats import STATS
 except BaseException:
@@ -63,8 +64,9 @@ __all__ = [
     "check_rate_limit",
     "configure_rate_limit",
     "get_rate_limit_stats",
-    # documented API whose features are not built yet: they raise NotImplementedError
     "get_available_deployment",
+    "router_changed",
+    # documented API whose feature is not built yet: it raises NotImplementedError
     "get_connection_stats",
 ]
 
@@ -262,6 +264,16 @@ def _component_version() -> str | None:
         return COMPONENT.call_plain("component-version")
     except Exception:
         return None
+
+
+def router_changed(router) -> None:
+    """Tell fast-litellm that a litellm Router's deployments were edited in place (a dict in
+    `router.model_list` changed): the next selection reads them again. Router methods
+    (`add_deployment`, `upsert_deployment`, `delete_deployment`, `set_model_list`,
+    `update_settings`) need no call."""
+    from . import _router
+
+    _router.invalidate(router)
 
 
 def health_check() -> dict:

@@ -2,7 +2,7 @@
 
 Each exists so code written against the API imports and fails clearly, never with a
 made-up result. They are replaced as the routing, rate-limiting and connection-pooling
-issues land.
+issues land (routing and rate limiting have).
 """
 
 from __future__ import annotations
@@ -15,12 +15,6 @@ def _not_yet(name: str, feature: str) -> NoReturn:
         f"fast_litellm.{name}() is not implemented yet: {feature} is not accelerated in this "
         "release (token counting is). litellm's own implementation is in use and unaffected."
     )
-
-
-def get_available_deployment(model_list: list, model: str, blocked_models: Any = None, context: Any = None,
-                             settings: Any = None) -> dict:
-    """Deployment selection as litellm's Router does it (planned: the routing issue)."""
-    _not_yet("get_available_deployment", "routing")
 
 
 def get_connection_stats(*args: Any, **kwargs: Any) -> dict:

@@ -72,6 +72,12 @@ class _Group:
         self.cooldown_keys = cooldown_keys  # litellm's cooldown key -> position in the group
         self.uniform_n = uniform_n  # with nothing cooling down: 0 if weighted, else n
 
+    def positions(self, deployment_ids: Any) -> list[str]:
+        """Positions of these deployment ids in the group (ids of other groups: none)."""
+        keys = self.cooldown_keys
+        return [str(keys[key]) for key in ("deployment:" + str(i) + ":cooldown" for i in deployment_ids)
+                if key in keys]
+
 
 class _Plan:
     """What the component knows of one Router, and what it was built from."""
@@ -167,6 +173,7 @@ def _group_row(router: Any, indices: list[int]) -> tuple[list, dict[str, int], i
 
 
 def _build(router: Any) -> _Plan:
+    _remove_forgotten()
     plan = _Plan(router)
     plan.reason = _router_reason(router)
     if plan.reason is None:
@@ -184,17 +191,25 @@ def _build(router: Any) -> _Plan:
         plan.generation = COMPONENT.instantiations
         plan.handle = COMPONENT.router("create", json.dumps(rows))
         plan.generation = COMPONENT.instantiations  # a trap in create re-instantiated it
-        weakref.finalize(plan, _forget, plan.handle, plan.generation)
+        weakref.finalize(plan, _forgotten.append, (plan.handle, plan.generation))
     router.__dict__[_PLAN] = plan
     return plan
 
 
-def _forget(handle: int, generation: int) -> None:
-    if COMPONENT.instantiations == generation:
-        try:
-            COMPONENT.router("remove", handle)
-        except Exception:
-            pass
+# Plans collected by the garbage collector: their component routers are removed at the
+# next plan build. Not in the finalizer itself: it can run at any allocation, also while
+# this thread holds the component's lock (which is not reentrant).
+_forgotten: list[tuple[int, int]] = []
+
+
+def _remove_forgotten() -> None:
+    while _forgotten:
+        handle, generation = _forgotten.pop()
+        if COMPONENT.instantiations == generation:
+            try:
+                COMPONENT.router("remove", handle)
+            except Exception:
+                pass
 
 
 def _plan(router: Any) -> _Plan:
@@ -205,6 +220,9 @@ def _plan(router: Any) -> _Plan:
 
 
 def invalidate(router: Any) -> None:
+    """Forget a Router's plan: the next selection reads its deployments again. Router
+    methods that change deployments do this; code that edits `router.model_list` entries
+    in place must call `fast_litellm.router_changed(router)`."""
     router.__dict__.pop(_PLAN, None)
 
 
@@ -250,8 +268,10 @@ def _request_reason(request_kwargs: Any) -> str | None:
     return None
 
 
-def _pick(router: Any, model: Any, request_kwargs: Any) -> Any:
-    """The deployment stock would select, or a str: why stock must select it."""
+def _pick(router: Any, model: Any, request_kwargs: Any, excluded: Any = None) -> Any:
+    """The deployment stock would select, or a str: why stock must select it. `excluded`
+    (deployment ids, for fast_litellm's own API) are left out as litellm leaves out its
+    `_excluded_deployment_ids`: after the order filter."""
     reason = _request_reason(request_kwargs)
     if reason is not None:
         return reason
@@ -269,8 +289,10 @@ def _pick(router: Any, model: Any, request_kwargs: Any) -> Any:
     cooled = _cooled_positions(router, group)
     if cooled is None:
         return "unrecognised_cooldown_entry"
+    if excluded:
+        cooled = f"{cooled},{';'.join(group.positions(excluded))}"
     prefix = f"{plan.handle},{group.index},"
-    if not cooled and group.uniform_n:
+    if not cooled and group.uniform_n:  # nothing cooling down or excluded: n known, one crossing
         request = f"{prefix}u,{_random._randbelow(group.uniform_n)},"
     elif not cooled:
         request = f"{prefix}w,{_random.random()!r},"
@@ -338,7 +360,8 @@ def _environment_reason(router: Any) -> str | None:
     return None
 
 
-def _select(router: Any, model: Any, specific_deployment: Any, request_kwargs: Any, route: int) -> Any:
+def _select(router: Any, model: Any, specific_deployment: Any, request_kwargs: Any, route: int,
+            excluded: Any = None) -> Any:
     """A deployment, or the reason stock selects. Component failures become a reason; a
     failure after the draw leaves `random` one draw on (saving its state per call would
     cost more than the whole selection), so that hand-off picks from the next draw."""
@@ -348,11 +371,29 @@ def _select(router: Any, model: Any, specific_deployment: Any, request_kwargs: A
     if reason is not None:
         return reason
     try:
-        return _pick(router, model, request_kwargs)
+        return _pick(router, model, request_kwargs, excluded)
     except Exception as exc:
         _log_once(exc)
         FLAGS.record(FEATURE, ok=False)
         return "component_error"
+
+
+def select_excluding(router: Any, model: Any, request_kwargs: Any, excluded: list) -> Any:
+    """For fast_litellm's own API: the selection with `excluded` deployment ids left out as
+    litellm's `_excluded_deployment_ids` are. The deployment, False when none is left, or
+    None when litellm must decide (the caller then passes the ids to litellm)."""
+    route = _strategy_reason(router.routing_strategy) if router.routing_strategy != "simple-shuffle" \
+        else FLAGS.route(FEATURE)
+    if isinstance(route, str) or route == SHADOW:
+        return None
+    picked = _select(router, model, False, request_kwargs, route, excluded)
+    if picked == "no_deployment_available":
+        return False
+    if type(picked) is str:
+        STATS.handed_off(OPERATION, picked)
+        return None
+    _served_one()
+    return picked
 
 
 def _log_once(exc: BaseException) -> None:

@@ -76,6 +76,9 @@ class SimpleTokenCounter:
         }
 
 
+from ._advanced_router import AdvancedRouter  # noqa: E402,F401 - the earlier package's name
+
+
 class SimpleRateLimiter:
     """A per-key limiter in the component (the earlier package's name and methods).
     `algorithm`: "fixed-window" (litellm v3's, the default), "token-bucket" or
