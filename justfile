@@ -46,10 +46,11 @@ test: wheel
     cd "{{root}}" && cargo test --release --lib
     cd "{{root}}" && "{{py}}" -m pytest tests -q
 
-# side-by-side benchmark against stock litellm, printed as ratios; then limiter costs
+# side-by-side benchmark against stock litellm, printed as ratios; then limiters and routing
 bench: build
     cd "{{root}}" && "{{py}}" benches/bench_tokens.py
     cd "{{root}}" && "{{py}}" benches/bench_ratelimit.py
+    cd "{{root}}" && "{{py}}" benches/bench_routing.py
 
 # the main job: stock litellm vs fast-litellm on the same requests, no API keys needed
 demo: build

@@ -72,6 +72,47 @@ def fmt_us(us: float) -> str:
     return f"{us:,.0f} µs" if us >= 100 else f"{us:.1f} µs"
 
 
+def routing_demo() -> bool:
+    """Router.get_available_deployment / async_get_available_deployment (simple-shuffle), stock
+    vs accelerated: the same seeded picks, then the time per selection."""
+    import asyncio
+
+    from litellm import Router
+
+    print("\nRouter(...).get_available_deployment (simple-shuffle, 50 deployments in 5 groups, rpm-weighted)")
+    router = Router(model_list=[
+        {"model_name": f"group-{i % 5}", "litellm_params": {"model": "openai/gpt-4o-mini", "api_key": "sk-demo",
+                                                            "api_base": f"http://127.0.0.1:9/{i}", "rpm": 100 + i},
+         "model_info": {"id": f"dep-{i}"}} for i in range(50)])
+    messages = [{"role": "user", "content": "hello"}]
+
+    def picks() -> list[str]:
+        random.seed(2026)
+        return [router.get_available_deployment("group-1", messages=messages)["model_info"]["id"]
+                for _ in range(200)]
+
+    async def select_async(n: int) -> None:
+        for _ in range(n):
+            await router.async_get_available_deployment("group-1", request_kwargs={}, messages=messages)
+
+    stock()
+    stock_picks = picks()
+    accelerated()
+    before = counters()
+    fast_picks = picks()
+    served, handed, reasons = delta(before, counters(), "route")
+    equal = stock_picks == fast_picks and served == 200 and handed == 0
+    sync_us = interleaved_us(lambda _: router.get_available_deployment("group-1", messages=messages),
+                             [None] * 1200)
+    async_us = interleaved_us(lambda _: asyncio.run(select_async(50)), [None] * 12)
+    async_us = (async_us[0] / 50, async_us[1] / 50)
+    print(f"  200 seeded picks: {OK + ' the same deployments as stock' if equal else BAD + ' DIFFERENT'}"
+          f" ({served} served by the component, {handed} handed to litellm)")
+    for mode, (s_us, a_us) in (("sync", sync_us), ("async", async_us)):
+        print(f"  {mode:<5} {fmt_us(s_us):>10} stock  {fmt_us(a_us):>10} accelerated  {s_us / a_us:>5.1f}x")
+    return equal
+
+
 def main() -> int:
     t_start = time.perf_counter()
     print("fast-litellm demo: stock litellm vs fast-litellm, same requests, no API keys\n")
@@ -148,6 +189,9 @@ def main() -> int:
         print(f"  {label:<22} {model:<18} {s_counts[0]:>6} {a_counts[0]:>6} {OK if equal else BAD + ' DIFFERENT'}  "
               f"{fmt_us(s_us):>11} {fmt_us(a_us):>10} {ratio}  {who}")
 
+    # ---- routing --------------------------------------------------------------------------
+    all_equal &= routing_demo()
+
     # ---- a real litellm call path ---------------------------------------------------------
     messages = [
         {"role": "system", "content": "You are a haiku poet."},
@@ -195,10 +239,11 @@ def main() -> int:
 
     live_ops = {p["operation"] for p in fast_litellm.get_patch_status().values() if p.get("patched")}
     ops = [op for op in ("token_counter", "encode", "decode") if op in live_ops]
-    names = " and ".join(f"litellm.{op}" for op in ops) if len(ops) < 3 else \
-        "litellm.token_counter, litellm.encode and litellm.decode"
-    matched = ("every count above matches stock litellm exactly" if all_equal
-               else "NOT every count above matched stock litellm (marked " + BAD + ")")
+    names = ", ".join(f"litellm.{op}" for op in ops)
+    if fast_litellm.health_check()["routing"].get("patched"):
+        names += " and the Router's simple-shuffle deployment selection"
+    matched = ("every count and pick above matches stock litellm exactly" if all_equal
+               else "NOT every count or pick above matched stock litellm (marked " + BAD + ")")
     print(
         f"\nSummary: with `import fast_litellm`, {names} are answered by a sandboxed Rust "
         f"WebAssembly component, and {matched}. On the requests the "

@@ -362,3 +362,23 @@ def test_router_changed_reads_in_place_edits():
     fast_litellm.router_changed(router)
     random.seed(0)
     assert {router.get_available_deployment("group-0")["model_info"]["id"] for _ in range(50)} == {"dep-1"}
+
+
+def test_a_router_with_other_internals_is_left_stock_and_reported(monkeypatch):
+    from litellm.router import Router as LitellmRouter
+
+    assert _router.uninstall() is True
+    try:
+        def get_available_deployment(self, model, messages=None):  # a changed signature
+            raise AssertionError("not called")
+
+        monkeypatch.setattr(LitellmRouter, "get_available_deployment", get_available_deployment)
+        assert _router.install() is False
+        status = fast_litellm.health_check()["routing"]
+        assert status["patched"] is False
+        assert "get_available_deployment signature" in status["problems"][0]
+        assert LitellmRouter.async_get_available_deployment is not _router.async_get_available_deployment
+    finally:
+        monkeypatch.undo()
+        assert _router.install() is True
+    assert fast_litellm.health_check()["routing"] == {"patched": True, "strategies": ["simple-shuffle"]}
