@@ -275,7 +275,7 @@ def test_a_component_failure_is_served_by_litellm(monkeypatch):
 
     router = Router(model_list=[_deployment(i, 0, {}) for i in range(3)])
 
-    def broken(request):
+    def broken(request, generation):
         raise RuntimeError("trap")
 
     monkeypatch.setattr(COMPONENT, "router_packed", broken)
@@ -382,3 +382,138 @@ def test_a_router_with_other_internals_is_left_stock_and_reported(monkeypatch):
         monkeypatch.undo()
         assert _router.install() is True
     assert fast_litellm.health_check()["routing"] == {"patched": True, "strategies": ["simple-shuffle"]}
+
+
+
+# -- cases found in review: each served wrongly once ------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(weights=st.lists(st.floats(0.0, 1e6, allow_nan=False, allow_infinity=False), min_size=2, max_size=6))
+def test_weighted_pick_matches_python_at_every_boundary(weights):
+    """The component's arithmetic (weights through JSON, normalisation, accumulation, bisect)
+    against random.choices' for draws a few ULPs either side of each boundary."""
+    import bisect
+    import itertools
+    import json
+
+    from fast_litellm._component import COMPONENT
+
+    largest = max(weights)
+    if largest <= 0:
+        return
+    cumulative = list(itertools.accumulate(w / largest for w in weights))
+    total = cumulative[-1] + 0.0
+    COMPONENT.load()
+    handle = COMPONENT.router("create", json.dumps([[[i, w, 0.0, 0.0, None] for i, w in enumerate(weights)]]))
+    try:
+        for boundary in cumulative[:-1]:
+            draw = boundary / total
+            for _ in range(3):
+                draw = math.nextafter(draw, 0.0)
+            for _ in range(6):
+                if 0.0 <= draw < 1.0:
+                    expected = bisect.bisect_right(cumulative, draw * total, 0, len(weights) - 1)
+                    got = COMPONENT.router_packed(f"{handle},0,w,{draw!r},", COMPONENT.instantiations)
+                    assert got == expected, (weights, draw)
+                draw = math.nextafter(draw, 1.0)
+    finally:
+        COMPONENT.router("remove", handle)
+
+
+def _compare_one(router, model, request_kwargs=None, is_async=False, messages=None):
+    """Stock and ours from the same random state: same pick or same exception."""
+    stock = _router.ORIGINALS["async_get_available_deployment" if is_async else "get_available_deployment"]
+    mine, theirs = copy.deepcopy(request_kwargs), copy.deepcopy(request_kwargs)
+    state = random.getstate()
+    if is_async:
+        expected = asyncio.run(_outcome_async(lambda: stock(router, model, theirs, messages)))
+    else:
+        expected = _outcome(lambda: stock(router, model, messages, None, False, theirs))
+    after = random.getstate()
+    random.setstate(state)
+    if is_async:
+        got = asyncio.run(_outcome_async(lambda: router.async_get_available_deployment(
+            model, request_kwargs=mine, messages=messages)))
+    else:
+        got = _outcome(lambda: router.get_available_deployment(model, messages=messages, request_kwargs=mine))
+    _same(got, expected, router.model_list)
+    assert random.getstate() == after
+    return got
+
+
+def test_one_id_on_several_deployments_goes_to_litellm():
+    deployments = [_deployment(0, 0, {}), _deployment(1, 0, {})]
+    deployments[1]["model_info"]["id"] = "dep-0"  # litellm expands organization lists like this
+    deployments.append(_deployment(2, 0, {}))
+    router = Router(model_list=deployments)
+    assert _router.router_report(router)["handed_to_litellm"] == {"group-0": "duplicate_deployment_ids"}
+    router.cooldown_cache.add_deployment_to_cooldown("dep-0", Exception("x"), 429, 60)
+    for seed in range(6):
+        random.seed(seed)
+        assert _compare_one(router, "group-0")[0][1]["model_info"]["id"] == "dep-2"
+
+
+def test_settings_edited_in_place_are_seen():
+    router = Router(model_list=[_deployment(0, 0, {}), _deployment(1, 1, {})])
+    router.get_available_deployment("group-0")
+    router.model_group_alias["group-0"] = "group-1"
+    for is_async in (False, True):
+        assert _compare_one(router, "group-0", {}, is_async)[0][1]["model_info"]["id"] == "dep-1"
+    assert _router.router_report(router)["reason"] == "model_group_alias"
+
+
+@pytest.mark.parametrize("request_kwargs,is_async", [
+    ({"metadata": "not-a-dict"}, False), ({"litellm_metadata": ["x"]}, True),
+    ({"tools": ["web_search"]}, True), ({"tools": 5}, True), ({"tools": {"type": "web_search"}}, True),
+])
+def test_request_shapes_stock_raises_on_are_left_to_it(request_kwargs, is_async):
+    router = Router(model_list=[_deployment(i, 0, {}) for i in range(3)])
+    _value, error = _compare_one(router, "group-0", request_kwargs, is_async)
+    assert error is not None  # stock raises: so must we
+
+
+def test_well_formed_tools_and_metadata_are_served():
+    router = Router(model_list=[_deployment(i, 0, {}) for i in range(3)])
+    served = _served()
+    request = {"tools": [{"type": "function", "function": {"name": "f"}}], "metadata": {"a": 1}}
+    for is_async in (False, True):
+        _compare_one(router, "group-0", request, is_async)
+    assert _served() == served + 2
+
+
+def test_overridden_selection_steps_go_to_litellm():
+    import litellm
+    from litellm.integrations.custom_logger import CustomLogger
+
+    class Custom(Router):
+        def _filter_cooldown_deployments(self, healthy_deployments, cooldown_deployments):
+            return healthy_deployments[1:]
+
+    router = Custom(model_list=[_deployment(i, 0, {}) for i in range(3)])
+    assert _router.router_report(router)["reason"] == "selection_overridden"
+    for seed in range(4):
+        random.seed(seed)
+        assert _compare_one(router, "group-0")[0][1]["model_info"]["id"] != "dep-0"
+
+    plain = Router(model_list=[_deployment(i, 0, {}) for i in range(3)])
+    callback = CustomLogger()
+
+    async def only_the_last(model, healthy_deployments, messages, request_kwargs=None, parent_otel_span=None):
+        return healthy_deployments[-1:]
+
+    callback.async_filter_deployments = only_the_last  # on the instance, not the class
+    with _CallbacksKept():
+        litellm.callbacks.append(callback)
+        assert _compare_one(plain, "group-0", {}, is_async=True)[0][1]["model_info"]["id"] == "dep-2"
+
+
+def test_pause_flag_false_and_huge_unused_weights_are_served():
+    deployments = [_deployment(i, 0, {"rpm": 10}) for i in range(3)]
+    for d in deployments:
+        d["model_info"]["blocked"] = False  # the proxy writes this on every database model
+    deployments[0]["litellm_params"]["tpm"] = 10**400  # stock never reads tpm when rpm weighs
+    router = Router(model_list=deployments)
+    report = _router.router_report(router)
+    assert report.get("handed_to_litellm", {}).get("group-0") in (None, "unusual_weight")
+    _compare_one(router, "group-0")

@@ -36,6 +36,10 @@ class ComponentUnavailable(RuntimeError):
     """The component could not be loaded; litellm stays unaccelerated."""
 
 
+class InstanceChanged(RuntimeError):
+    """The instance a caller's state lives in was replaced (a trap): state must be rebuilt."""
+
+
 def component_path() -> Path:
     override = os.environ.get("FAST_LITELLM_COMPONENT")
     return Path(override) if override else BUNDLED
@@ -235,8 +239,19 @@ class Component:
         """A call into the `router` interface (plans: cold path)."""
         return self._generic("router_func", name, args)
 
-    def router_packed(self, request: str) -> int:
-        return self.call("router_packed", None, request)
+    def router_packed(self, request: str, generation: int) -> int:
+        """A selection, on the instance the router's plan was created in (`generation`:
+        `instantiations` then); InstanceChanged if a trap has replaced it since."""
+        with self._lock:
+            instance = self._instance
+            if instance is None or self.instantiations != generation:
+                raise InstanceChanged(f"plan of instance {generation}, now {self.instantiations}")
+            try:
+                return instance.router_packed(request)
+            except Exception:
+                self._instance = None
+                STATS.record_trap()
+                raise
 
     def ratelimit_packed(self, request: str) -> int:
         return self.call("ratelimit_packed", None, request)

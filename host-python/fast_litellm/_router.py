@@ -29,7 +29,7 @@ import traceback
 import weakref
 from typing import Any, Callable
 
-from ._component import COMPONENT, ComponentUnavailable
+from ._component import COMPONENT, ComponentUnavailable, InstanceChanged
 from ._flags import FLAGS, SHADOW
 from ._stats import STATS
 
@@ -45,10 +45,29 @@ _REQUEST_OPTIONS = frozenset({
     "_router_weights", "_target_order", "_excluded_deployment_ids", "_retry_skipped_deployment_ids",
     "routing_strategy", "enable_tag_filtering", "_encrypted_content_affinity_pinned",
 })
-# Deployment fields a stock filter reads (team, access group, reserved window, pause,
-# web search, tag routing): a group with any of them is left to stock.
-_FILTERED_MODEL_INFO = ("team_id", "team_public_model_name", "access_groups", "access_windows", "blocked",
-                        "supports_web_search", "enable_tag_filtering")
+# Deployment fields a stock filter acts on, each as stock tests it (team, access group,
+# reserved window, pause, web search, tag routing): a group with any is left to stock.
+_FILTERED_MODEL_INFO = (
+    ("team_id", lambda info: info.get("team_id") is not None),
+    ("team_public_model_name", lambda info: info.get("team_public_model_name") is not None),
+    ("access_groups", lambda info: bool(info.get("access_groups"))),
+    ("access_windows", lambda info: info.get("access_windows") is not None),
+    ("blocked", lambda info: info.get("blocked") is True),
+    ("supports_web_search", lambda info: "supports_web_search" in info),
+    ("enable_tag_filtering", lambda info: info.get("enable_tag_filtering") is not None),
+)
+# Router methods stock's selection runs: a subclass (or an instance) overriding one is
+# left to stock.
+_PIPELINE_METHODS = (
+    "_common_checks_available_deployment", "_get_routing_group_deployments", "get_all_deployments",
+    "should_include_deployment", "get_model_from_alias", "_filter_reserved_deployments", "_drop_strategy_markers",
+    "_is_strategy_marker_deployment", "_filter_deployments_by_model_access_groups", "get_model_access_groups",
+    "_filter_health_check_unhealthy_deployments", "_async_filter_health_check_unhealthy_deployments",
+    "_filter_cooldown_deployments", "_filter_blocked_deployments", "async_callback_filter_deployments",
+    "_pre_call_checks", "_get_routing_context", "async_get_healthy_deployments", "_async_get_available_deployment",
+    "async_pre_routing_hook", "_pin_tier_params_onto_request", "_restore_client_ceiling_no_tier_pins",
+    "_filter_by_routing_plugin_candidates", "get_model_ids", "has_model_id",
+)
 # The Router methods that change its deployments: the plan is rebuilt after them.
 _MUTATORS = ("set_model_list", "_add_model_to_list_and_index_map", "upsert_deployment", "delete_deployment",
              "update_settings")
@@ -100,11 +119,13 @@ class _Plan:
 
 
 def _settings(router: Any) -> tuple:
-    """Router settings a selection depends on, compared per call (users set them directly)."""
-    return (router.routing_strategy, router.routing_plugins, router.routing_groups, router.model_group_alias,
-            router.enable_pre_call_checks, router.enable_health_check_routing, router.enable_tag_filtering,
-            router.auto_routers, router.complexity_routers, router.adaptive_routers, router.quality_routers,
-            router.cache.redis_cache)
+    """Router settings a selection depends on, compared per call (users set them directly,
+    and edit the containers in place). A plan serves only while all are off or empty, so
+    their truth is what is compared."""
+    return (router.routing_strategy, not router.routing_plugins, not router.routing_groups,
+            not router.model_group_alias, not router.enable_pre_call_checks, not router.enable_health_check_routing,
+            not router.enable_tag_filtering, not router.auto_routers, not router.complexity_routers,
+            not router.adaptive_routers, not router.quality_routers, router.cache.redis_cache is None)
 
 
 def _router_reason(router: Any) -> str | None:
@@ -128,6 +149,10 @@ def _router_reason(router: Any) -> str | None:
     for value, reason in checks:
         if value:
             return reason
+    base = _Litellm.router_class
+    for name in _PIPELINE_METHODS:
+        if name in router.__dict__ or getattr(type(router), name, None) is not getattr(base, name, None):
+            return "selection_overridden"
     return None
 
 
@@ -137,7 +162,10 @@ def _number(value: Any) -> float | None:
         return 0.0
     if type(value) not in (int, float):
         return None
-    weight = float(value)
+    try:
+        weight = float(value)
+    except OverflowError:  # an int beyond float: stock reads it only if no other metric weighs
+        return None
     return weight if weight >= 0.0 and weight != float("inf") else None
 
 
@@ -145,14 +173,17 @@ def _group_row(router: Any, indices: list[int]) -> tuple[list, dict[str, int], i
     """A group's deployments for the component, or why stock serves the group."""
     from litellm.router_utils.auto_router_model_naming import classify_strategy_router_model
 
-    rows, keys = [], {}
+    rows, keys, seen_ids = [], {}, set()
     for position, index in enumerate(indices):
         deployment = router.model_list[index]
         params, info = deployment.get("litellm_params"), deployment.get("model_info")
         if type(params) is not dict or type(info) is not dict or type(info.get("id")) is not str:
             return "unusual_deployment"
-        if any(info.get(field) is not None for field in _FILTERED_MODEL_INFO):
+        if any(acts(info) for _, acts in _FILTERED_MODEL_INFO):
             return "filtered_deployment"
+        if info["id"] in seen_ids:  # e.g. one deployment per organization: stock filters by id
+            return "duplicate_deployment_ids"
+        seen_ids.add(info["id"])
         model = params.get("model")
         if isinstance(model, str) and classify_strategy_router_model(model) is not None:
             return "strategy_marker"
@@ -265,6 +296,21 @@ def _request_reason(request_kwargs: Any) -> str | None:
         "".join(request_kwargs)  # stock validates the keys as str (pydantic) and raises otherwise
     except TypeError:
         return "unusual_request_kwargs"
+    # stock reads these in filters that are no-ops for the groups served, but it reads them
+    # (`(metadata or {}).get(...)`, `tool.get("type")`, `set(auth.models)`) and can raise
+    for bucket_name in ("metadata", "litellm_metadata"):
+        bucket = request_kwargs.get(bucket_name)
+        if bucket and type(bucket) is not dict:
+            return "unusual_request_kwargs"
+        auth = bucket.get("user_api_key_auth") if bucket else None
+        if auth is not None:
+            try:
+                set(getattr(auth, "models", []) or []) | set(getattr(auth, "team_models", []) or [])
+            except Exception:
+                return "unusual_request_kwargs"
+    tools = request_kwargs.get("tools")
+    if tools and (type(tools) is not list or any(type(tool) is not dict for tool in tools)):
+        return "unusual_request_kwargs"
     return None
 
 
@@ -297,7 +343,7 @@ def _pick(router: Any, model: Any, request_kwargs: Any, excluded: Any = None) ->
     elif not cooled:
         request = f"{prefix}w,{_random.random()!r},"
     else:
-        need = COMPONENT.router_packed(f"{prefix}d,,{cooled}")
+        need = COMPONENT.router_packed(f"{prefix}d,,{cooled}", plan.generation)
         if need == 0:
             return "no_deployment_available"  # stock raises its no-deployments error
         if need == -1:
@@ -306,10 +352,14 @@ def _pick(router: Any, model: Any, request_kwargs: Any, excluded: Any = None) ->
             request = f"{prefix}u,{_random._randbelow(need)},{cooled}"
         else:
             raise RuntimeError(f"component refused {prefix}d,,{cooled}")
-    index = COMPONENT.router_packed(request)
+    index = COMPONENT.router_packed(request, plan.generation)
     if index < 0:
         raise RuntimeError(f"component refused {request}")
-    return router.model_list[index]
+    model_list = router.model_list
+    if plan.model_list is not model_list or index >= len(model_list):
+        invalidate(router)  # changed by another thread since the checks above
+        return "router_changed_meanwhile"
+    return model_list[index]
 
 
 class _Litellm:
@@ -325,6 +375,7 @@ class _Litellm:
     # ceiling restore after it can write: metadata keys they clear, the compaction state
     hook_metadata_keys: frozenset = frozenset()
     compaction_state_key: str = ""
+    router_class: Any = None
 
     @classmethod
     def resolve(cls) -> None:
@@ -335,6 +386,7 @@ class _Litellm:
         from litellm.router_utils.routing_read_batch import RoutingPrefetch
 
         cls.module, cls.otel_runtime, cls.router_logger = litellm, _otel_runtime, _ROUTER_LOGGER
+        cls.router_class = litellm.router.Router
         cls.prefetch, cls.custom_logger = RoutingPrefetch, CustomLogger
         cls.default_filter = CustomLogger.async_filter_deployments
         from litellm import router as router_module
@@ -372,6 +424,9 @@ def _select(router: Any, model: Any, specific_deployment: Any, request_kwargs: A
         return reason
     try:
         return _pick(router, model, request_kwargs, excluded)
+    except InstanceChanged:
+        invalidate(router)  # a trap elsewhere replaced the instance: the plan is rebuilt
+        return "component_restarted"
     except Exception as exc:
         _log_once(exc)
         FLAGS.record(FEATURE, ok=False)
@@ -478,7 +533,9 @@ def _async_reason(router: Any) -> str | None:
         return "routing_prefetch"
     custom_logger, default_filter = _Litellm.custom_logger, _Litellm.default_filter
     for callback in _Litellm.module.callbacks:
-        if isinstance(callback, custom_logger) and type(callback).async_filter_deployments is not default_filter:
+        if isinstance(callback, custom_logger) and (
+                type(callback).async_filter_deployments is not default_filter
+                or "async_filter_deployments" in getattr(callback, "__dict__", ())):
             return "callback_filters_deployments"
     return None
 
@@ -506,6 +563,9 @@ async def _async_select(router, model, request_kwargs, messages, input, specific
             router._restore_client_ceiling_no_tier_pins(request_kwargs)
     try:
         return _pick(router, model, request_kwargs)
+    except InstanceChanged:
+        invalidate(router)
+        return "component_restarted"
     except Exception as exc:
         # stock runs the hook again: without pre-routing strategies its writes are
         # records and clears of None, the same the second time
