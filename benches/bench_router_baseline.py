@@ -1,5 +1,6 @@
-"""Stock litellm's deployment selection, per routing strategy: the baseline the routing
-issue has to beat 10x. There is no accelerated column: routing is not built yet.
+"""Stock litellm's deployment selection and Router construction, per routing strategy: the
+baseline measured before routing was built (docs/design.md "Routing"). The side-by-side
+benchmark with the accelerated column is bench_routing.py.
 
     .venv/bin/python benches/bench_router_baseline.py      (about 2 minutes; not in `just bench`)
 
