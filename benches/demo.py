@@ -241,7 +241,7 @@ def main() -> int:
     ops = [op for op in ("token_counter", "encode", "decode") if op in live_ops]
     names = ", ".join(f"litellm.{op}" for op in ops)
     if fast_litellm.health_check()["routing"].get("patched"):
-        names += " and the Router's simple-shuffle deployment selection"
+        names += " and the Router's deployment selection (simple-shuffle, least-busy)"
     matched = ("every count and pick above matches stock litellm exactly" if all_equal
                else "NOT every count or pick above matched stock litellm (marked " + BAD + ")")
     print(

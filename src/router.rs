@@ -138,11 +138,32 @@ impl Router {
         candidates.get(k as usize).map(|d| d.index)
     }
 
+    /// litellm's least-busy pick: the first candidate with the fewest requests in flight.
+    /// `in_flight`: a count per deployment of the group, in group order.
+    pub fn pick_least_busy(&self, group: usize, left_out: &[u32], excluded_from: usize, in_flight: &[i64]) -> Option<u32> {
+        let all = self.groups.get(group)?;
+        if in_flight.len() != all.len() {
+            return None;
+        }
+        let candidates = self.candidates(group, left_out, excluded_from)?;
+        // candidates keep group order; find each one's position to read its count
+        let position = |d: &Deployment| all.iter().position(|a| std::ptr::eq(a, d));
+        let mut best: Option<(i64, u32)> = None;
+        for d in candidates {
+            let count = in_flight[position(d)?];
+            if best.map_or(true, |(fewest, _)| count < fewest) {
+                best = Some((count, d.index));
+            }
+        }
+        best.map(|(_, index)| index)
+    }
+
     /// A selection in one string, for hosts where each argument costs (the Python host):
     /// `"group,mode,value,cooled[,excluded]"`: positions cooling down, and positions
     /// excluded after the order filter, each joined by `;`.
     /// Mode `w`: weighted pick for `random()` = value; `u`: uniform pick `randbelow(n)` =
-    /// value; both return the model-list index. Mode `d`: which draw the pick needs:
+    /// value; `b`: least-busy, value: requests in flight per deployment of the group, in
+    /// group order, joined by `;`; all return the model-list index. Mode `d`: which draw the pick needs:
     /// 0 none, -1 `random()`, n > 0 `randbelow(n)`. i64::MIN for a malformed request or a
     /// pick that does not fit the candidates.
     pub fn select_packed(&self, request: &str) -> i64 {
@@ -161,6 +182,10 @@ impl Router {
         match mode {
             "w" => self.pick_weighted(group, &left_out, e, value.parse().ok()?).map(i64::from),
             "u" => self.pick_uniform(group, &left_out, e, value.parse().ok()?).map(i64::from),
+            "b" => {
+                let counts: Vec<i64> = value.split(';').map(|c| c.parse().ok()).collect::<Option<_>>()?;
+                self.pick_least_busy(group, &left_out, e, &counts).map(i64::from)
+            }
             "d" => Some(match self.draw_needed(group, &left_out, e)? {
                 Draw::Nothing => 0,
                 Draw::Weighted => -1,
@@ -264,6 +289,21 @@ mod tests {
         assert_eq!(r.select_packed("0,w,nope,"), i64::MIN);
         assert!(Router::from_json("[[[0,-1,0,0,null]]]").is_err());
         assert!(Router::from_json("[[[0,1,0,0]]]").is_err());
+    }
+
+    #[test]
+    fn least_busy_takes_the_first_of_the_fewest_among_candidates() {
+        let r = Router::new(vec![
+            vec![d(3, [0.0; 3], None), d(5, [0.0; 3], None), d(7, [0.0; 3], Some(1))],
+            vec![d(3, [0.0; 3], None), d(5, [0.0; 3], None), d(9, [0.0; 3], None)],
+        ]);
+        // order 1 is set on the last one only: it is the only candidate, however busy
+        assert_eq!(r.pick_least_busy(0, &[], 0, &[0, 0, 9]), Some(7));
+        assert_eq!(r.pick_least_busy(1, &[], 0, &[2, 1, 1]), Some(5)); // the first of the fewest
+        assert_eq!(r.select_packed("1,b,2;1;1,1"), 9); // 5 cooling down
+        assert_eq!(r.select_packed("1,b,2;1;1,,1"), 9); // 5 excluded
+        assert_eq!(r.select_packed("1,b,2;1,"), i64::MIN); // a count per deployment
+        assert_eq!(r.select_packed("1,b,2;1;1,0;1;2"), i64::MIN); // none left
     }
 
     #[test]

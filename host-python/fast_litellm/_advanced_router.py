@@ -74,7 +74,8 @@ def _no_deployment_error() -> type:
 
 class AdvancedRouter:
     """`AdvancedRouter(strategy="simple-shuffle")`: selections with one of litellm's routing
-    strategies. simple-shuffle runs on the component; the others run litellm's code."""
+    strategies. simple-shuffle and least-busy run on the component; the others run
+    litellm's code."""
 
     STRATEGIES = ("simple-shuffle", "least-busy", "latency-based-routing", "usage-based-routing-v2",
                   "cost-based-routing")

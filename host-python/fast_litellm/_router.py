@@ -1,4 +1,4 @@
-"""litellm's Router deployment selection on the component, for simple-shuffle, exact.
+"""litellm's Router deployment selection on the component (simple-shuffle, least-busy), exact.
 
 Stock selection runs a pipeline of filters over the model group on every request (alias
 and team lookup, health, cooldown, blocked, access groups, reserved windows, pre-call
@@ -8,7 +8,8 @@ only on the group's deployments, which of them are cooling down, and Python's ra
 draw: the component holds the first (a plan, built once per router), the host reads the
 second from litellm's own cooldown store (empty in the common case), and draws the third
 from the same `random` stock would use. One crossing per selection, or two when a
-cooldown empties a weighted pick into a uniform one.
+cooldown empties a weighted pick into a uniform one. least-busy has no draw: the counts
+of requests in flight are read from litellm's cache the way its selector reads them.
 
 Everything else is handed to litellm's own selection, with the reason counted: a router
 setting or a deployment field that a filter reads (decided per router, again whenever
@@ -22,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import random
 import threading
 import time
@@ -77,6 +79,10 @@ _EXPECTED_PARAMS = {
                                        "specific_deployment"],
 }
 
+# Strategies the component selects for: simple-shuffle (weights, random draw) and
+# least-busy (the first candidate with the fewest requests in flight, read from litellm's
+# own counters: they live in the Router's cache, which evicts and expires).
+SERVED_STRATEGIES = frozenset({"simple-shuffle", "least-busy"})
 _random = random._inst  # the generator random.choices/random.choice use
 _CHOICES, _CHOICE = random.choices, random.choice
 _lock = threading.Lock()
@@ -84,12 +90,13 @@ _logged: set[str] = set()
 
 
 class _Group:
-    __slots__ = ("index", "cooldown_keys", "uniform_n")
+    __slots__ = ("index", "cooldown_keys", "uniform_n", "count_keys")
 
-    def __init__(self, index: int, cooldown_keys: dict[str, int], uniform_n: int) -> None:
+    def __init__(self, index: int, cooldown_keys: dict[str, int], uniform_n: int, count_keys: list[str]) -> None:
         self.index = index
         self.cooldown_keys = cooldown_keys  # litellm's cooldown key -> position in the group
         self.uniform_n = uniform_n  # with nothing cooling down: 0 if weighted, else n
+        self.count_keys = count_keys  # least-busy's in-flight count key per position
 
     def positions(self, deployment_ids: Any) -> list[str]:
         """Positions of these deployment ids in the group (ids of other groups: none)."""
@@ -101,7 +108,8 @@ class _Group:
 class _Plan:
     """What the component knows of one Router, and what it was built from."""
 
-    __slots__ = ("handle", "generation", "model_list", "size", "settings", "groups", "reason", "handed", "__weakref__")
+    __slots__ = ("handle", "generation", "model_list", "size", "settings", "groups", "reason", "handed", "strategy",
+                 "counts", "__weakref__")
 
     def __init__(self, router: Any) -> None:
         self.model_list = router.model_list
@@ -112,6 +120,8 @@ class _Plan:
         self.groups: dict[str, _Group] = {}
         self.handed: dict[str, str] = {}  # group -> why stock serves it
         self.reason: str | None = None  # why stock serves the whole router
+        self.strategy = router.routing_strategy
+        self.counts: Any = None  # least-busy: the in-memory cache its counters live in
 
     def current(self, router: Any) -> bool:
         return (self.model_list is router.model_list and self.size == len(router.model_list)
@@ -134,8 +144,16 @@ def _router_reason(router: Any) -> str | None:
     strategy = router.routing_strategy
     if isinstance(strategy, RoutingStrategy):
         strategy = strategy.value
-    if strategy != "simple-shuffle":
+    if strategy not in SERVED_STRATEGIES:
         return f"strategy_{strategy}"
+    if strategy == "least-busy":
+        from litellm.router_strategy.least_busy import LeastBusyLoggingHandler
+
+        selector = getattr(router, router._DEFAULT_SELECTOR_ATTR_BY_STRATEGY["least-busy"], None)
+        if type(selector) is not LeastBusyLoggingHandler or selector.router_cache.in_memory_cache is None:
+            return "least_busy_selector_replaced"
+        if selector.router_cache.redis_cache is not None:
+            return "redis_in_flight_counts"
     checks = (
         (router.routing_plugins, "routing_plugins"), (router.routing_groups, "routing_groups"),
         (router.model_group_alias, "model_group_alias"), (router.enable_pre_call_checks, "pre_call_checks"),
@@ -217,8 +235,12 @@ def _build(router: Any) -> _Plan:
             if isinstance(row, str):
                 plan.handed[name] = row
                 continue
-            plan.groups[name] = _Group(len(rows), row[1], row[2])
+            count_keys = [f"{name}_request_count:{router.model_list[i]['model_info']['id']}" for i in indices]
+            plan.groups[name] = _Group(len(rows), row[1], row[2], count_keys)
             rows.append(row[0])
+        if plan.strategy == "least-busy":
+            plan.counts = getattr(router, router._DEFAULT_SELECTOR_ATTR_BY_STRATEGY["least-busy"]) \
+                .router_cache.in_memory_cache
         plan.generation = COMPONENT.instantiations
         plan.handle = COMPONENT.router("create", json.dumps(rows))
         plan.generation = COMPONENT.instantiations  # a trap in create re-instantiated it
@@ -285,6 +307,30 @@ def _cooled_positions(router: Any, group: _Group) -> str | None:
     return ";".join(cooled)
 
 
+def _in_flight(cache: Any, group: _Group) -> str | None:
+    """least-busy's count per position, as its read of litellm's cache gives them (an
+    expired entry is none, none is 0, a float is truncated), joined for the component;
+    None for a value whose reading we do not model."""
+    entries, expiries, now = cache.cache_dict, cache.ttl_dict, None
+    counts = []
+    for key in group.count_keys:
+        value = entries.get(key)
+        if value is not None:
+            expiry = expiries.get(key)
+            if expiry is not None:
+                if now is None:
+                    now = cache._clock()
+                if now > expiry:
+                    value = None
+        if value is None:
+            counts.append("0")
+        elif type(value) is int or (type(value) is float and math.isfinite(value)):
+            counts.append(str(int(value)))
+        else:
+            return None
+    return ";".join(counts)
+
+
 def _request_reason(request_kwargs: Any) -> str | None:
     if request_kwargs is None:
         return None
@@ -338,7 +384,14 @@ def _pick(router: Any, model: Any, request_kwargs: Any, excluded: Any = None) ->
     if excluded:
         cooled = f"{cooled},{';'.join(group.positions(excluded))}"
     prefix = f"{plan.handle},{group.index},"
-    if not cooled and group.uniform_n:  # nothing cooling down or excluded: n known, one crossing
+    if plan.strategy == "least-busy":
+        counts = _in_flight(plan.counts, group)
+        if counts is None:
+            return "unusual_in_flight_count"
+        if cooled and COMPONENT.router_packed(f"{prefix}d,,{cooled}", plan.generation) == 0:
+            return "no_deployment_available"  # stock raises its no-deployments error
+        request = f"{prefix}b,{counts},{cooled}"
+    elif not cooled and group.uniform_n:  # nothing cooling down or excluded: n known, one crossing
         request = f"{prefix}u,{_random._randbelow(group.uniform_n)},"
     elif not cooled:
         request = f"{prefix}w,{_random.random()!r},"
@@ -376,6 +429,8 @@ class _Litellm:
     hook_metadata_keys: frozenset = frozenset()
     compaction_state_key: str = ""
     router_class: Any = None
+    service_types: Any = None
+    parent_span: Any = None
 
     @classmethod
     def resolve(cls) -> None:
@@ -386,7 +441,9 @@ class _Litellm:
         from litellm.router_utils.routing_read_batch import RoutingPrefetch
 
         cls.module, cls.otel_runtime, cls.router_logger = litellm, _otel_runtime, _ROUTER_LOGGER
-        cls.router_class = litellm.router.Router
+        from litellm.router import Router, ServiceTypes, get_parent_otel_span_from_kwargs
+
+        cls.router_class, cls.service_types, cls.parent_span = Router, ServiceTypes, get_parent_otel_span_from_kwargs
         cls.prefetch, cls.custom_logger = RoutingPrefetch, CustomLogger
         cls.default_filter = CustomLogger.async_filter_deployments
         from litellm import router as router_module
@@ -437,7 +494,7 @@ def select_excluding(router: Any, model: Any, request_kwargs: Any, excluded: lis
     """For fast_litellm's own API: the selection with `excluded` deployment ids left out as
     litellm's `_excluded_deployment_ids` are. The deployment, False when none is left, or
     None when litellm must decide (the caller then passes the ids to litellm)."""
-    route = _strategy_reason(router.routing_strategy) if router.routing_strategy != "simple-shuffle" \
+    route = _strategy_reason(router.routing_strategy) if router.routing_strategy not in SERVED_STRATEGIES \
         else FLAGS.route(FEATURE)
     if isinstance(route, str) or route == SHADOW:
         return None
@@ -476,7 +533,7 @@ _strategy_reasons: dict = {}
 def get_available_deployment(self, model, messages=None, input=None, specific_deployment=False,
                              request_kwargs=None):
     stock = ORIGINALS["get_available_deployment"]
-    route = _strategy_reason(self.routing_strategy) if self.routing_strategy != "simple-shuffle" \
+    route = _strategy_reason(self.routing_strategy) if self.routing_strategy not in SERVED_STRATEGIES \
         else FLAGS.route(FEATURE)
     if isinstance(route, str):
         STATS.handed_off(OPERATION, route)
@@ -495,7 +552,7 @@ def get_available_deployment(self, model, messages=None, input=None, specific_de
 async def async_get_available_deployment(self, model, request_kwargs, messages=None, input=None,
                                          specific_deployment=False):
     stock = ORIGINALS["async_get_available_deployment"]
-    route = _strategy_reason(self.routing_strategy) if self.routing_strategy != "simple-shuffle" \
+    route = _strategy_reason(self.routing_strategy) if self.routing_strategy not in SERVED_STRATEGIES \
         else FLAGS.route(FEATURE)
     reason = route if isinstance(route, str) else _async_reason(self)
     if reason is not None:
@@ -510,6 +567,7 @@ async def async_get_available_deployment(self, model, request_kwargs, messages=N
         expected = await stock(self, model, request_kwargs, messages, input, specific_deployment)
         _compare(picked, expected)
         return expected
+    started = time.time()
     try:
         picked = await _async_select(self, model, request_kwargs, messages, input, specific_deployment, route)
     except Exception as e:
@@ -523,8 +581,20 @@ async def async_get_available_deployment(self, model, request_kwargs, messages=N
     if type(picked) is str:
         STATS.handed_off(OPERATION, picked)
         return await stock(self, model, request_kwargs, messages, input, specific_deployment)
+    if self.routing_strategy != "simple-shuffle":
+        _report_selection_time(self, request_kwargs, started)
     _served_one()
     return picked
+
+
+def _report_selection_time(router: Any, request_kwargs: Any, start_time: float) -> None:
+    """What stock does after each async selection by a strategy other than simple-shuffle:
+    a ROUTER event to litellm's service logger (Prometheus, OpenTelemetry, ... if set up)."""
+    end_time = time.time()
+    asyncio.create_task(router.service_logger_obj.async_service_success_hook(
+        service=_Litellm.service_types.ROUTER, duration=end_time - start_time,
+        call_type="<routing_strategy>.async_get_available_deployments",
+        parent_otel_span=_Litellm.parent_span(request_kwargs), start_time=start_time, end_time=end_time))
 
 
 def _async_reason(router: Any) -> str | None:
@@ -726,7 +796,7 @@ def status() -> dict:
         return {"patched": False, "problem": f"{type(exc).__name__}: {exc}"}
     live = (Router.__dict__.get("get_available_deployment") is get_available_deployment
             and Router.__dict__.get("async_get_available_deployment") is async_get_available_deployment)
-    out: dict = {"patched": live, "strategies": ["simple-shuffle"]}
+    out: dict = {"patched": live, "strategies": sorted(SERVED_STRATEGIES)}
     if PROBLEMS:
         out["problems"] = list(PROBLEMS)
     return out
