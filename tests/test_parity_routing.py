@@ -529,3 +529,27 @@ def test_pause_flag_false_and_huge_unused_weights_are_served():
     report = _router.router_report(router)
     assert report.get("handed_to_litellm", {}).get("group-0") in (None, "unusual_weight")
     _compare_one(router, "group-0")
+
+
+def test_least_busy_async_reports_the_service_event_when_someone_listens():
+    """Stock reports a ROUTER service event after each async least-busy selection; with a
+    listener (here litellm's own mock counter) ours must too, and the pick is the same."""
+    router = Router(model_list=[_deployment(i, 0, {}) for i in range(3)], routing_strategy="least-busy")
+    router.cache.increment_cache("group-0_request_count:dep-0", 2, local_only=True, ttl=60)
+    router.service_logger_obj.mock_testing = True
+    served = _served()
+
+    async def run(select):
+        picked = await select()
+        await asyncio.sleep(0)  # let the reporting task run
+        await asyncio.sleep(0)
+        return picked
+
+    before = router.service_logger_obj.mock_testing_async_success_hook
+    stock = asyncio.run(run(lambda: _router.ORIGINALS["async_get_available_deployment"](router, "group-0", {})))
+    after_stock = router.service_logger_obj.mock_testing_async_success_hook
+    ours = asyncio.run(run(lambda: router.async_get_available_deployment("group-0", request_kwargs={})))
+    assert ours is stock and ours["model_info"]["id"] == "dep-1"
+    assert after_stock - before == 1
+    assert router.service_logger_obj.mock_testing_async_success_hook - after_stock == 1
+    assert _served() == served + 1

@@ -431,6 +431,7 @@ class _Litellm:
     router_class: Any = None
     service_types: Any = None
     parent_span: Any = None
+    service_hook: Any = None
 
     @classmethod
     def resolve(cls) -> None:
@@ -443,7 +444,10 @@ class _Litellm:
         cls.module, cls.otel_runtime, cls.router_logger = litellm, _otel_runtime, _ROUTER_LOGGER
         from litellm.router import Router, ServiceTypes, get_parent_otel_span_from_kwargs
 
+        from litellm._service_logger import ServiceLogging
+
         cls.router_class, cls.service_types, cls.parent_span = Router, ServiceTypes, get_parent_otel_span_from_kwargs
+        cls.service_hook = ServiceLogging.async_service_success_hook
         cls.prefetch, cls.custom_logger = RoutingPrefetch, CustomLogger
         cls.default_filter = CustomLogger.async_filter_deployments
         from litellm import router as router_module
@@ -589,7 +593,13 @@ async def async_get_available_deployment(self, model, request_kwargs, messages=N
 
 def _report_selection_time(router: Any, request_kwargs: Any, start_time: float) -> None:
     """What stock does after each async selection by a strategy other than simple-shuffle:
-    a ROUTER event to litellm's service logger (Prometheus, OpenTelemetry, ... if set up)."""
+    a ROUTER event to litellm's service logger (Prometheus, OpenTelemetry, ... if set up).
+    With no service callback the event reaches nothing (litellm's hook only loops over
+    them): the task, a third of a least-busy selection, is not created then."""
+    logger = router.service_logger_obj
+    if (not _Litellm.module.service_callback and not logger.mock_testing
+            and type(logger).async_service_success_hook is _Litellm.service_hook):
+        return
     end_time = time.time()
     asyncio.create_task(router.service_logger_obj.async_service_success_hook(
         service=_Litellm.service_types.ROUTER, duration=end_time - start_time,
