@@ -29,8 +29,11 @@ def status(args: argparse.Namespace) -> int:
     if cache:
         print(f"  compiled cache {'hit' if cache.get('cache_hit') else 'miss'}: {cache.get('cache_file')}")
     print()
-    print(_table([[label, "yes" if e["patched"] else "no", e.get("problem", "")]
-                  for label, e in health["patches"].items()], ["patch target", "live", "note"]))
+    routing = health["routing"]
+    rows = [[label, "yes" if e["patched"] else "no", e.get("problem", "")] for label, e in health["patches"].items()]
+    rows.append(["litellm.router.Router.get_available_deployment (+ async)", "yes" if routing["patched"] else "no",
+                 "; ".join(routing.get("problems", [])) or ", ".join(routing.get("strategies", []))])
+    print(_table(rows, ["patch target", "live", "note"]))
     if health["features"]:
         print()
         print(_table([[name, f["state"], f["source"], f["breaker"] or "", f["errors"] if f["errors"] is not None else "",
@@ -86,6 +89,9 @@ def doctor(args: argparse.Namespace) -> int:
     check(not health["unrecognised_litellm_internals"], "litellm internals recognised",
           "litellm internals differ, token counting left to litellm: "
           + "; ".join(health["unrecognised_litellm_internals"]))
+    check(not health["routing"].get("problems"), "litellm's Router recognised",
+          "litellm's Router differs, deployment selection left to litellm: "
+          + "; ".join(health["routing"].get("problems", [])))
     if os.environ.get("FAST_LITELLM_DISABLE_ALL", "").strip().lower() in ("1", "true", "yes", "on"):
         check(False, "", "FAST_LITELLM_DISABLE_ALL is set: nothing is patched at import")
     else:
