@@ -147,10 +147,8 @@ def _router_reason(router: Any) -> str | None:
     if strategy not in SERVED_STRATEGIES:
         return f"strategy_{strategy}"
     if strategy == "least-busy":
-        from litellm.router_strategy.least_busy import LeastBusyLoggingHandler
-
-        selector = getattr(router, router._DEFAULT_SELECTOR_ATTR_BY_STRATEGY["least-busy"], None)
-        if type(selector) is not LeastBusyLoggingHandler or selector.router_cache.in_memory_cache is None:
+        selector = _least_busy_selector(router)
+        if selector is None:
             return "least_busy_selector_replaced"
         if selector.router_cache.redis_cache is not None:
             return "redis_in_flight_counts"
@@ -174,6 +172,16 @@ def _router_reason(router: Any) -> str | None:
     return None
 
 
+def _least_busy_selector(router: Any) -> Any:
+    """litellm's own least-busy selector of this Router, or None if it was replaced."""
+    from litellm.router_strategy.least_busy import LeastBusyLoggingHandler
+
+    selector = getattr(router, router._DEFAULT_SELECTOR_ATTR_BY_STRATEGY["least-busy"], None)
+    if type(selector) is not LeastBusyLoggingHandler or selector.router_cache.in_memory_cache is None:
+        return None
+    return selector
+
+
 def _number(value: Any) -> float | None:
     """litellm's `float(value)` of a weight, when it is one we serve (finite, >= 0)."""
     if value is None:
@@ -187,13 +195,14 @@ def _number(value: Any) -> float | None:
     return weight if weight >= 0.0 and weight != float("inf") else None
 
 
-def _group_row(router: Any, indices: list[int]) -> tuple[list, dict[str, int], int] | str:
-    """A group's deployments for the component, or why stock serves the group."""
+def _group_rows(router: Any, name: str, indices: list[int], index: int) -> tuple[list, _Group] | str:
+    """A group's deployments for the component and the host's view of them (`index`: the
+    group's place in the component), or why stock serves the group."""
     from litellm.router_utils.auto_router_model_naming import classify_strategy_router_model
 
-    rows, keys, seen_ids = [], {}, set()
-    for position, index in enumerate(indices):
-        deployment = router.model_list[index]
+    rows, keys, count_keys, seen_ids = [], {}, [], set()
+    for position, deployment_index in enumerate(indices):
+        deployment = router.model_list[deployment_index]
         params, info = deployment.get("litellm_params"), deployment.get("model_info")
         if type(params) is not dict or type(info) is not dict or type(info.get("id")) is not str:
             return "unusual_deployment"
@@ -213,12 +222,13 @@ def _group_row(router: Any, indices: list[int]) -> tuple[list, dict[str, int], i
             order = info.get("order")
         if order is not None and type(order) is not int:
             return "unusual_order"
-        rows.append([index, *weights, order])
+        rows.append([deployment_index, *weights, order])
         keys["deployment:" + info["id"] + ":cooldown"] = position
+        count_keys.append(f"{name}_request_count:{info['id']}")
     orders = [row[4] for row in rows if row[4] is not None]
     first = [row for row in rows if not orders or row[4] == min(orders)]
     weighted = any(any(row[m] > 0 for row in first) for m in (1, 2, 3))
-    return rows, keys, 0 if weighted else len(first)
+    return rows, _Group(index, keys, 0 if weighted else len(first), count_keys)
 
 
 def _build(router: Any) -> _Plan:
@@ -231,16 +241,14 @@ def _build(router: Any) -> _Plan:
             if name not in router.model_names:
                 plan.handed[name] = "unindexed_group"
                 continue
-            row = _group_row(router, list(indices))
-            if isinstance(row, str):
-                plan.handed[name] = row
+            built = _group_rows(router, name, list(indices), len(rows))
+            if isinstance(built, str):
+                plan.handed[name] = built
                 continue
-            count_keys = [f"{name}_request_count:{router.model_list[i]['model_info']['id']}" for i in indices]
-            plan.groups[name] = _Group(len(rows), row[1], row[2], count_keys)
-            rows.append(row[0])
+            rows.append(built[0])
+            plan.groups[name] = built[1]
         if plan.strategy == "least-busy":
-            plan.counts = getattr(router, router._DEFAULT_SELECTOR_ATTR_BY_STRATEGY["least-busy"]) \
-                .router_cache.in_memory_cache
+            plan.counts = _least_busy_selector(router).router_cache.in_memory_cache
         plan.generation = COMPONENT.instantiations
         plan.handle = COMPONENT.router("create", json.dumps(rows))
         plan.generation = COMPONENT.instantiations  # a trap in create re-instantiated it
@@ -279,24 +287,31 @@ def invalidate(router: Any) -> None:
     router.__dict__.pop(_PLAN, None)
 
 
+def _unexpired(cache: Any, key: str, now: float) -> Any:
+    """The value of `key` in a litellm InMemoryCache by its get_cache rule (past its ttl by
+    the cache's clock: none), without get_cache's eviction and JSON decoding."""
+    value = cache.cache_dict.get(key)
+    if value is not None:
+        expiry = cache.ttl_dict.get(key)
+        if expiry is not None and now > expiry:
+            return None
+    return value
+
+
 def _cooled_positions(router: Any, group: _Group) -> str | None:
     """Positions of the group's deployments cooling down, by litellm's own rule (an entry
     in the cooldown store, unexpired, timestamp + cooldown_time still ahead), joined for
     the component; None for an entry we do not recognise."""
     store = router.cooldown_cache.in_memory_cache
-    entries = store.cache_dict
-    if not entries:
+    if not store.cache_dict:
         return ""
     cooled = []
     try:
         clock_now = store._clock()
         now = time.time()
         for key, position in group.cooldown_keys.items():
-            value = entries.get(key)
+            value = _unexpired(store, key, clock_now)
             if value is None:
-                continue
-            expiry = store.ttl_dict.get(key)
-            if expiry is not None and clock_now > expiry:
                 continue
             if type(value) is not dict:
                 return None
@@ -311,17 +326,10 @@ def _in_flight(cache: Any, group: _Group) -> str | None:
     """least-busy's count per position, as its read of litellm's cache gives them (an
     expired entry is none, none is 0, a float is truncated), joined for the component;
     None for a value whose reading we do not model."""
-    entries, expiries, now = cache.cache_dict, cache.ttl_dict, None
+    now = cache._clock()
     counts = []
     for key in group.count_keys:
-        value = entries.get(key)
-        if value is not None:
-            expiry = expiries.get(key)
-            if expiry is not None:
-                if now is None:
-                    now = cache._clock()
-                if now > expiry:
-                    value = None
+        value = _unexpired(cache, key, now)
         if value is None:
             counts.append("0")
         elif type(value) is int or (type(value) is float and math.isfinite(value)):
@@ -360,10 +368,8 @@ def _request_reason(request_kwargs: Any) -> str | None:
     return None
 
 
-def _pick(router: Any, model: Any, request_kwargs: Any, excluded: Any = None) -> Any:
-    """The deployment stock would select, or a str: why stock must select it. `excluded`
-    (deployment ids, for fast_litellm's own API) are left out as litellm leaves out its
-    `_excluded_deployment_ids`: after the order filter."""
+def _target(router: Any, model: Any, request_kwargs: Any) -> tuple[_Plan, _Group] | str:
+    """The plan and the group a selection is made in, or why stock must select."""
     reason = _request_reason(request_kwargs)
     if reason is not None:
         return reason
@@ -378,6 +384,13 @@ def _pick(router: Any, model: Any, request_kwargs: Any, excluded: Any = None) ->
     group = plan.groups.get(model) if type(model) is str else None
     if group is None:
         return plan.handed.get(model, "not_a_model_group") if type(model) is str else "not_a_model_group"
+    return plan, group
+
+
+def _pick(router: Any, plan: _Plan, group: _Group, excluded: Any = None) -> Any:
+    """The deployment stock would select in `group`, or a str: why stock must select it.
+    `excluded` (deployment ids, for fast_litellm's own API) are left out as litellm leaves
+    out its `_excluded_deployment_ids`: after the order filter."""
     cooled = _cooled_positions(router, group)
     if cooled is None:
         return "unrecognised_cooldown_entry"
@@ -473,18 +486,12 @@ def _environment_reason(router: Any) -> str | None:
     return None
 
 
-def _select(router: Any, model: Any, specific_deployment: Any, request_kwargs: Any, route: int,
-            excluded: Any = None) -> Any:
-    """A deployment, or the reason stock selects. Component failures become a reason; a
+def _guarded(step: Callable[..., Any], router: Any, *args: Any) -> Any:
+    """`step(router, *args)` with component failures turned into hand-off reasons. A
     failure after the draw leaves `random` one draw on (saving its state per call would
     cost more than the whole selection), so that hand-off picks from the next draw."""
-    if specific_deployment:
-        return "specific_deployment"
-    reason = _environment_reason(router)
-    if reason is not None:
-        return reason
     try:
-        return _pick(router, model, request_kwargs, excluded)
+        return step(router, *args)
     except InstanceChanged:
         invalidate(router)  # a trap elsewhere replaced the instance: the plan is rebuilt
         return "component_restarted"
@@ -494,15 +501,32 @@ def _select(router: Any, model: Any, specific_deployment: Any, request_kwargs: A
         return "component_error"
 
 
+def _call_reason(router: Any, specific_deployment: Any) -> str | None:
+    """Why stock must select, from the call itself and its surroundings."""
+    if specific_deployment:
+        return "specific_deployment"
+    return _environment_reason(router)
+
+
+def _select(router: Any, model: Any, specific_deployment: Any, request_kwargs: Any, excluded: Any = None) -> Any:
+    """A deployment, or the reason stock selects."""
+    reason = _call_reason(router, specific_deployment)
+    if reason is not None:
+        return reason
+    target = _guarded(_target, router, model, request_kwargs)
+    if type(target) is str:
+        return target
+    return _guarded(_pick, router, *target, excluded)
+
+
 def select_excluding(router: Any, model: Any, request_kwargs: Any, excluded: list) -> Any:
     """For fast_litellm's own API: the selection with `excluded` deployment ids left out as
     litellm's `_excluded_deployment_ids` are. The deployment, False when none is left, or
     None when litellm must decide (the caller then passes the ids to litellm)."""
-    route = _strategy_reason(router.routing_strategy) if router.routing_strategy not in SERVED_STRATEGIES \
-        else FLAGS.route(FEATURE)
+    route = _route(router)
     if isinstance(route, str) or route == SHADOW:
         return None
-    picked = _select(router, model, False, request_kwargs, route, excluded)
+    picked = _select(router, model, False, request_kwargs, excluded)
     if picked == "no_deployment_available":
         return False
     if type(picked) is str:
@@ -534,18 +558,24 @@ def _strategy_reason(strategy: Any) -> str:
 _strategy_reasons: dict = {}
 
 
+def _route(router: Any) -> int | str:
+    """ACCELERATED, SHADOW, or why stock selects: the strategy first (a plain comparison:
+    it runs on every selection of a router we do not serve), then the flag."""
+    strategy = router.routing_strategy
+    return FLAGS.route(FEATURE) if strategy in SERVED_STRATEGIES else _strategy_reason(strategy)
+
+
 def get_available_deployment(self, model, messages=None, input=None, specific_deployment=False,
                              request_kwargs=None):
     stock = ORIGINALS["get_available_deployment"]
-    route = _strategy_reason(self.routing_strategy) if self.routing_strategy not in SERVED_STRATEGIES \
-        else FLAGS.route(FEATURE)
+    route = _route(self)
     if isinstance(route, str):
         STATS.handed_off(OPERATION, route)
         return stock(self, model, messages, input, specific_deployment, request_kwargs)
     if route == SHADOW:
-        return _shadow(lambda: _select(self, model, specific_deployment, request_kwargs, route),
+        return _shadow(lambda: _select(self, model, specific_deployment, request_kwargs),
                        lambda: stock(self, model, messages, input, specific_deployment, request_kwargs))
-    picked = _select(self, model, specific_deployment, request_kwargs, route)
+    picked = _select(self, model, specific_deployment, request_kwargs)
     if type(picked) is str:
         STATS.handed_off(OPERATION, picked)
         return stock(self, model, messages, input, specific_deployment, request_kwargs)
@@ -556,8 +586,7 @@ def get_available_deployment(self, model, messages=None, input=None, specific_de
 async def async_get_available_deployment(self, model, request_kwargs, messages=None, input=None,
                                          specific_deployment=False):
     stock = ORIGINALS["async_get_available_deployment"]
-    route = _strategy_reason(self.routing_strategy) if self.routing_strategy not in SERVED_STRATEGIES \
-        else FLAGS.route(FEATURE)
+    route = _route(self)
     reason = route if isinstance(route, str) else _async_reason(self)
     if reason is not None:
         STATS.handed_off(OPERATION, reason)
@@ -565,7 +594,7 @@ async def async_get_available_deployment(self, model, request_kwargs, messages=N
     if route == SHADOW:
         STATS.handed_off(OPERATION, "shadow")
         state = _random.getstate()
-        picked = await _async_select(self, model, request_kwargs, messages, input, specific_deployment, route,
+        picked = await _async_select(self, model, request_kwargs, messages, input, specific_deployment,
                                      hook=False)
         _random.setstate(state)
         expected = await stock(self, model, request_kwargs, messages, input, specific_deployment)
@@ -573,7 +602,7 @@ async def async_get_available_deployment(self, model, request_kwargs, messages=N
         return expected
     started = time.time()
     try:
-        picked = await _async_select(self, model, request_kwargs, messages, input, specific_deployment, route)
+        picked = await _async_select(self, model, request_kwargs, messages, input, specific_deployment)
     except Exception as e:
         # what stock's own selection does with an exception of the pre-routing hook
         traceback_exception = traceback.format_exc()
@@ -601,7 +630,7 @@ def _report_selection_time(router: Any, request_kwargs: Any, start_time: float) 
             and type(logger).async_service_success_hook is _Litellm.service_hook):
         return
     end_time = time.time()
-    asyncio.create_task(router.service_logger_obj.async_service_success_hook(
+    asyncio.create_task(logger.async_service_success_hook(
         service=_Litellm.service_types.ROUTER, duration=end_time - start_time,
         call_type="<routing_strategy>.async_get_available_deployments",
         parent_otel_span=_Litellm.parent_span(request_kwargs), start_time=start_time, end_time=end_time))
@@ -620,20 +649,18 @@ def _async_reason(router: Any) -> str | None:
     return None
 
 
-async def _async_select(router, model, request_kwargs, messages, input, specific_deployment, route, hook=True):
+async def _async_select(router, model, request_kwargs, messages, input, specific_deployment, hook=True):
     """Stock's async steps that write to the request (the pre-routing hook and the output
     ceiling restore) run as stock runs them; the selection itself is ours."""
-    if specific_deployment:
-        return "specific_deployment"
-    reason = _environment_reason(router)
+    reason = _call_reason(router, specific_deployment)
     if reason is not None:
         return reason
+    target = _guarded(_target, router, model, request_kwargs)  # decided before the hook writes
+    if type(target) is str:
+        return target
     if hook:
-        # decide before the hook writes anything
-        reason = _plan_reason(router, model) or _request_reason(request_kwargs) or (
-            "unusual_request_kwargs" if request_kwargs is None else None)
-        if reason is not None:
-            return reason
+        if request_kwargs is None:
+            return "unusual_request_kwargs"
         if _hook_has_work(request_kwargs):
             response = await router.async_pre_routing_hook(model=model, request_kwargs=request_kwargs,
                                                            messages=messages, input=input,
@@ -641,17 +668,9 @@ async def _async_select(router, model, request_kwargs, messages, input, specific
             if response is not None:  # not without pre-routing strategies (checked per router)
                 raise RuntimeError("pre-routing hook answered on a router without pre-routing strategies")
             router._restore_client_ceiling_no_tier_pins(request_kwargs)
-    try:
-        return _pick(router, model, request_kwargs)
-    except InstanceChanged:
-        invalidate(router)
-        return "component_restarted"
-    except Exception as exc:
-        # stock runs the hook again: without pre-routing strategies its writes are
-        # records and clears of None, the same the second time
-        _log_once(exc)
-        FLAGS.record(FEATURE, ok=False)
-        return "component_error"
+    # on a hand-off stock runs the hook again: without pre-routing strategies its writes
+    # are records and clears of None, the same the second time
+    return _guarded(_pick, router, *target)
 
 
 def _hook_has_work(request_kwargs: dict) -> bool:
@@ -666,21 +685,6 @@ def _hook_has_work(request_kwargs: dict) -> bool:
         if isinstance(bucket, dict) and not keys.isdisjoint(bucket):
             return True
     return False
-
-
-def _plan_reason(router: Any, model: Any) -> str | None:
-    try:
-        plan = _plan(router)
-    except ComponentUnavailable:
-        return "component_unavailable"
-    except Exception as exc:
-        _log_once(exc)
-        return "component_error"
-    if plan.reason is not None:
-        return plan.reason
-    if type(model) is not str or model not in plan.groups:
-        return plan.handed.get(model, "not_a_model_group") if type(model) is str else "not_a_model_group"
-    return None
 
 
 _stats_lock, _served = STATS.served_fast()
