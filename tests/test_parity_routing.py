@@ -23,6 +23,7 @@ from litellm import Router
 
 import fast_litellm
 from fast_litellm import _router
+from routing_checks import callbacks_kept
 
 
 def _deployment(i: int, group: int, spec: dict) -> dict:
@@ -158,22 +159,6 @@ async def _run_history(router: Router, deployments: list[dict], steps: list[tupl
         assert our_kwargs == stock_kwargs
 
 
-class _CallbacksKept:
-    """Each Router registers litellm callbacks (capped at 100): restore the lists after."""
-
-    def __enter__(self):
-        import litellm
-
-        self.saved = {name: list(value) for name, value in vars(litellm).items()
-                      if "callback" in name and isinstance(value, list)}
-
-    def __exit__(self, *exc):
-        import litellm
-
-        for name, value in self.saved.items():
-            getattr(litellm, name)[:] = value
-
-
 def _served() -> int:
     return fast_litellm.get_performance_stats()["operations"].get("route", {}).get("component", 0)
 
@@ -189,7 +174,7 @@ def test_selections_match_litellm_on_generated_routers_and_histories():
         deployments = [_deployment(i, g, spec) for i, (g, spec) in
                        enumerate((g, spec) for g, group in enumerate(config) for spec in group)]
         clock = Clock()
-        with mock.patch("time.time", clock), _CallbacksKept():
+        with mock.patch("time.time", clock), callbacks_kept():
             router = Router(model_list=copy.deepcopy(deployments), **options)
             random.seed(seed)
             asyncio.run(_run_history(router, router.model_list, steps, clock))
@@ -515,7 +500,7 @@ def test_overridden_selection_steps_go_to_litellm():
         return healthy_deployments[-1:]
 
     callback.async_filter_deployments = only_the_last  # on the instance, not the class
-    with _CallbacksKept():
+    with callbacks_kept():
         litellm.callbacks.append(callback)
         assert _compare_one(plain, "group-0", {}, is_async=True)[0][1]["model_info"]["id"] == "dep-2"
 

@@ -22,8 +22,6 @@ handed to litellm.
 from __future__ import annotations
 
 import asyncio
-import copy
-import random
 import threading
 import time
 from http.server import ThreadingHTTPServer
@@ -33,24 +31,17 @@ import pytest
 from litellm import Router
 from litellm.types.router import RouterRateLimitError
 
-import fast_litellm
 from fast_litellm import _router
 from test_proxy import _MockOpenAI
 
-FEATURE = "rust_routing"
+from routing_checks import (  # noqa: F401 - routing_on: the autouse fixture
+    _cool, _deployment, _handed, _id, _route_stats, _served, apick, apick_raises, pick, pick_raises,
+    routing_on,
+)
 MESSAGES = [{"role": "user", "content": "Hey, how's it going?"}]
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def _deployment(dep_id, group: str = "g", *, model: str = "openai/gpt-4o-mini", info: dict | None = None,
-                **params) -> dict:
-    return {
-        "model_name": group,
-        "litellm_params": {"model": model, "api_key": "sk-test", "api_base": "http://127.0.0.1:9/1", **params},
-        "model_info": {"id": dep_id, **(info or {})},
-    }
 
 
 def _router_of(*deployments: dict, **settings) -> Router:
@@ -99,94 +90,6 @@ def _in_flight(router: Router, *dep_ids, group: str = "g") -> dict:
     return {str(d): router.cache.get_cache(_key(d, group), local_only=True) for d in dep_ids}
 
 
-def _cool(router: Router, *dep_ids: str, seconds: float = 60) -> None:
-    for dep_id in dep_ids:
-        router.cooldown_cache.add_deployment_to_cooldown(
-            model_id=dep_id, original_exception=Exception("x"), exception_status=429, cooldown_time=seconds)
-
-
-def _route_stats() -> dict:
-    ops = fast_litellm.get_performance_stats()["operations"].get("route", {})
-    return {"component": ops.get("component", 0), "litellm": ops.get("litellm", 0),
-            "handed_to_litellm": dict(ops.get("handed_to_litellm", {}))}
-
-
-def _served(n: int) -> dict:
-    return {"component": n, "litellm": 0, "handed_to_litellm": {}}
-
-
-def _handed(reason: str, n: int, served: int = 0) -> dict:
-    return {"component": served, "litellm": n, "handed_to_litellm": {reason: n}}
-
-
-def _id(deployment: dict) -> str:
-    return deployment["model_info"]["id"]
-
-
-def pick(router: Router, model: str = "g", *, request_kwargs: dict | None = None, **kwargs) -> dict:
-    """The accelerated sync pick, after checking it against stock's from the same state."""
-    stock = _router.ORIGINALS["get_available_deployment"]
-    state = random.getstate()
-    stock_kwargs = copy.deepcopy(request_kwargs)
-    expected = stock(router, model, None, None, False, stock_kwargs, **kwargs)
-    state_after_stock = random.getstate()
-    random.setstate(state)
-    our_kwargs = copy.deepcopy(request_kwargs)
-    got = router.get_available_deployment(model, request_kwargs=our_kwargs, **kwargs)
-    assert got is expected, (_id(got), _id(expected))
-    assert random.getstate() == state_after_stock
-    assert our_kwargs == stock_kwargs
-    return got
-
-
-def pick_raises(router: Router, model: str = "g") -> Exception:
-    """The accelerated sync error, after checking it is stock's (type, message, `random`)."""
-    stock = _router.ORIGINALS["get_available_deployment"]
-    state = random.getstate()
-    with pytest.raises(Exception) as expected:
-        stock(router, model, None, None, False, None)
-    state_after_stock = random.getstate()
-    random.setstate(state)
-    with pytest.raises(Exception) as got:
-        router.get_available_deployment(model)
-    assert type(got.value) is type(expected.value)
-    assert str(got.value) == str(expected.value)
-    assert random.getstate() == state_after_stock
-    return got.value
-
-
-async def apick(router: Router, model: str = "g", request_kwargs: dict | None = None) -> dict:
-    """The accelerated async pick, after checking it against stock's from the same state."""
-    stock = _router.ORIGINALS["async_get_available_deployment"]
-    request_kwargs = {} if request_kwargs is None else request_kwargs
-    state = random.getstate()
-    stock_kwargs = copy.deepcopy(request_kwargs)
-    expected = await stock(router, model, stock_kwargs, None)
-    state_after_stock = random.getstate()
-    random.setstate(state)
-    our_kwargs = copy.deepcopy(request_kwargs)
-    got = await router.async_get_available_deployment(model, request_kwargs=our_kwargs)
-    assert got is expected, (_id(got), _id(expected))
-    assert random.getstate() == state_after_stock
-    assert our_kwargs == stock_kwargs
-    return got
-
-
-async def apick_raises(router: Router, model: str = "g") -> Exception:
-    stock = _router.ORIGINALS["async_get_available_deployment"]
-    state = random.getstate()
-    with pytest.raises(Exception) as expected:
-        await stock(router, model, {}, None)
-    state_after_stock = random.getstate()
-    random.setstate(state)
-    with pytest.raises(Exception) as got:
-        await router.async_get_available_deployment(model, request_kwargs={})
-    assert type(got.value) is type(expected.value)
-    assert str(got.value) == str(expected.value)
-    assert random.getstate() == state_after_stock
-    return got.value
-
-
 def both(router: Router, model: str = "g") -> tuple[str, str]:
     """The sync and the async pick's ids (each checked against stock)."""
     return _id(pick(router, model)), _id(asyncio.run(apick(router, model)))
@@ -197,27 +100,6 @@ def _wait_for(condition, timeout: float = 3.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.01)
-
-
-@pytest.fixture(autouse=True)
-def routing_on():
-    """Routing enabled with a closed breaker, counters from zero, no component error
-    recorded by the test; litellm's callback lists restored (each Router adds its handler)."""
-    status = fast_litellm.get_feature_status()[FEATURE]
-    assert status["state"] == "enabled" and status["breaker"] == "closed", status
-    errors_before = status["errors"]
-    state = random.getstate()
-    random.seed(20261122)
-    lists = {name: list(getattr(litellm, name)) for name in (
-        "callbacks", "input_callback", "success_callback", "failure_callback",
-        "_async_success_callback", "_async_failure_callback", "_async_input_callback")
-        if isinstance(getattr(litellm, name, None), list)}
-    fast_litellm.reset_performance_stats()
-    yield
-    for name, saved in lists.items():
-        getattr(litellm, name)[:] = saved
-    random.setstate(state)
-    assert fast_litellm.get_feature_status()[FEATURE]["errors"] == errors_before
 
 
 # -- the least busy is picked -----------------------------------------------------------------

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import random
 import time
 from collections import Counter
 
@@ -25,144 +24,30 @@ import pytest
 from litellm import Router
 from litellm.types.router import Deployment, RouterRateLimitError
 
-import fast_litellm
 from fast_litellm import _router
 
-FEATURE = "rust_routing"
+from routing_checks import (  # noqa: F401 - routing_on: the autouse fixture
+    _cool, _deployment, _handed, _id, _route_stats, _served, apick, apick_raises, pick, pick_raises,
+    routing_on,
+)
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def _deployment(dep_id: str, group: str = "g", *, info: dict | None = None, top: dict | None = None,
-                model: str = "openai/gpt-4o-mini", **params) -> dict:
-    """A model_list entry; `params` go into litellm_params, `info` into model_info, `top`
-    beside them (litellm also accepts rpm/tpm there)."""
-    return {
-        "model_name": group,
-        "litellm_params": {"model": model, "api_key": "sk-test", "api_base": "http://127.0.0.1:9/1", **params},
-        "model_info": {"id": dep_id, **(info or {})},
-        **(top or {}),
-    }
 
 
 def _router_of(*deployments: dict, **settings) -> Router:
     return Router(model_list=list(deployments), num_retries=0, **settings)
 
 
-def _cool(router: Router, *dep_ids: str, seconds: float = 60) -> None:
-    for dep_id in dep_ids:
-        router.cooldown_cache.add_deployment_to_cooldown(
-            model_id=dep_id, original_exception=Exception("x"), exception_status=429, cooldown_time=seconds)
-
-
-def _route_stats() -> dict:
-    ops = fast_litellm.get_performance_stats()["operations"].get("route", {})
-    return {"component": ops.get("component", 0), "litellm": ops.get("litellm", 0),
-            "handed_to_litellm": dict(ops.get("handed_to_litellm", {}))}
-
-
-def _served(n: int) -> dict:
-    return {"component": n, "litellm": 0, "handed_to_litellm": {}}
-
-
-def _handed(reason: str, n: int, served: int = 0) -> dict:
-    return {"component": served, "litellm": n, "handed_to_litellm": {reason: n}}
-
-
-def _id(deployment: dict) -> str:
-    return deployment["model_info"]["id"]
-
-
-def pick(router: Router, model: str, *, request_kwargs: dict | None = None, same_object: bool = True,
-         **kwargs) -> dict:
-    """The accelerated sync pick, after checking it against stock's from the same state."""
-    stock = _router.ORIGINALS["get_available_deployment"]
-    state = random.getstate()
-    stock_kwargs = copy.deepcopy(request_kwargs)
-    expected = stock(router, model, request_kwargs=stock_kwargs, **kwargs)
-    state_after_stock = random.getstate()
-    random.setstate(state)
-    our_kwargs = copy.deepcopy(request_kwargs)
-    got = router.get_available_deployment(model, request_kwargs=our_kwargs, **kwargs)
-    if same_object:
-        assert got is expected, (_id(got), _id(expected))
-    else:  # stock builds a fresh dict (a deployment asked for by id)
-        assert got == expected
-    assert random.getstate() == state_after_stock
-    assert our_kwargs == stock_kwargs
-    return got
-
-
-def pick_raises(router: Router, model: str, *, request_kwargs: dict | None = None, **kwargs) -> Exception:
-    """The accelerated sync error, after checking it is stock's (type, message, `random`)."""
-    stock = _router.ORIGINALS["get_available_deployment"]
-    state = random.getstate()
-    stock_kwargs = copy.deepcopy(request_kwargs)
-    with pytest.raises(Exception) as expected:
-        stock(router, model, request_kwargs=stock_kwargs, **kwargs)
-    state_after_stock = random.getstate()
-    random.setstate(state)
-    our_kwargs = copy.deepcopy(request_kwargs)
-    with pytest.raises(Exception) as got:
-        router.get_available_deployment(model, request_kwargs=our_kwargs, **kwargs)
-    assert type(got.value) is type(expected.value)
-    assert str(got.value) == str(expected.value)
-    assert random.getstate() == state_after_stock
-    assert our_kwargs == stock_kwargs
-    return got.value
-
-
-async def apick(router: Router, model: str, request_kwargs: dict | None = None, **kwargs) -> dict:
-    """The accelerated async pick, after checking it against stock's from the same state."""
-    stock = _router.ORIGINALS["async_get_available_deployment"]
-    request_kwargs = {} if request_kwargs is None else request_kwargs
-    state = random.getstate()
-    stock_kwargs = copy.deepcopy(request_kwargs)
-    expected = await stock(router, model, stock_kwargs, **kwargs)
-    state_after_stock = random.getstate()
-    random.setstate(state)
-    our_kwargs = copy.deepcopy(request_kwargs)
-    got = await router.async_get_available_deployment(model, request_kwargs=our_kwargs, **kwargs)
-    assert got is expected, (_id(got), _id(expected))
-    assert random.getstate() == state_after_stock
-    assert our_kwargs == stock_kwargs
-    return got
-
-
-async def apick_raises(router: Router, model: str, request_kwargs: dict | None = None) -> Exception:
-    stock = _router.ORIGINALS["async_get_available_deployment"]
-    state = random.getstate()
-    with pytest.raises(Exception) as expected:
-        await stock(router, model, {} if request_kwargs is None else copy.deepcopy(request_kwargs))
-    state_after_stock = random.getstate()
-    random.setstate(state)
-    with pytest.raises(Exception) as got:
-        await router.async_get_available_deployment(
-            model, request_kwargs={} if request_kwargs is None else copy.deepcopy(request_kwargs))
-    assert type(got.value) is type(expected.value)
-    assert str(got.value) == str(expected.value)
-    assert random.getstate() == state_after_stock
-    return got.value
-
-
 def _counts(router: Router, model: str, n: int, **kwargs) -> Counter:
     return Counter(_id(pick(router, model, **kwargs)) for _ in range(n))
 
 
-@pytest.fixture(autouse=True)
-def routing_on_and_seeded():
-    """Routing enabled with a closed breaker, counters from zero, a fixed seed (so the
-    distribution bounds cannot flake), and no component error recorded by the test."""
-    status = fast_litellm.get_feature_status()[FEATURE]
-    assert status["state"] == "enabled" and status["breaker"] == "closed", status
-    errors_before = status["errors"]
-    state = random.getstate()
-    random.seed(20261122)
-    fast_litellm.reset_performance_stats()
-    yield
-    random.setstate(state)
-    assert fast_litellm.get_feature_status()[FEATURE]["errors"] == errors_before
+def _async_counts(router: Router, model: str, n: int, request_kwargs: dict | None = None) -> Counter:
+    async def run() -> Counter:
+        return Counter([_id(await apick(router, model, request_kwargs)) for _ in range(n)])
+
+    return asyncio.run(run())
 
 
 # -- weighted picks ---------------------------------------------------------------------------
@@ -206,11 +91,8 @@ def test_only_the_deployment_carrying_the_metric_is_picked(metric):
     the one carrying the metric (sync and async)."""
     router = _router_of(_deployment("unweighted"), _deployment("weighted", **{metric: 5}))
 
-    async def run():
-        return Counter([_id(await apick(router, "g")) for _ in range(200)])
-
     assert _counts(router, "g", 200) == {"weighted": 200}
-    assert asyncio.run(run()) == {"weighted": 200}
+    assert _async_counts(router, "g", 200) == {"weighted": 200}
     assert _route_stats() == _served(400)
 
 
@@ -299,10 +181,7 @@ def test_async_weighted_selection(rpm, tpm):
     router = _router_of(_deployment("small", rpm=rpm[0], tpm=tpm[0]),
                         _deployment("large", model="azure/gpt-4.1-mini", rpm=rpm[1], tpm=tpm[1]))
 
-    async def run():
-        return Counter([_id(await apick(router, "g")) for _ in range(1000)])
-
-    counts = asyncio.run(run())
+    counts = _async_counts(router, "g", 1000)
 
     if rpm[0] is not None or tpm[0] is not None:
         assert counts["large"] / 1000 > 0.89
@@ -358,11 +237,8 @@ def test_order_falls_to_the_next_order_when_the_lower_is_cooling_down():
 
     _cool(router, "second-a", "second-b")
 
-    async def run():
-        return Counter([_id(await apick(router, "g")) for _ in range(100)])
-
     assert _counts(router, "g", 100) == {"third": 100}
-    assert asyncio.run(run()) == {"third": 100}
+    assert _async_counts(router, "g", 100) == {"third": 100}
     assert _route_stats() == _served(1200)
 
 
@@ -521,10 +397,7 @@ def test_request_target_order_picks_that_order():
     error = pick_raises(router, "g", request_kwargs={"_target_order": 9})
     assert isinstance(error, RouterRateLimitError)
 
-    async def run():
-        return Counter([_id(await apick(router, "g", {"_target_order": 3})) for _ in range(20)])
-
-    assert asyncio.run(run()) == {"c": 20}
+    assert _async_counts(router, "g", 20, {"_target_order": 3}) == {"c": 20}
     assert _route_stats() == _handed("request_routing_options", 71)
 
 
