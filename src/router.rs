@@ -66,22 +66,27 @@ impl Router {
         self.groups.iter().map(Vec::len).sum()
     }
 
-    /// The group's deployments left after the cooldown filter, litellm's order filter (the
-    /// lowest order set, if any is set) and its exclusion filter (`_excluded_deployment_ids`,
-    /// applied after the order filter). `left_out`: positions in the group cooling down,
-    /// then positions excluded, from `excluded_from` on.
-    fn candidates<'a>(&'a self, group: usize, left_out: &[u32], excluded_from: usize) -> Option<Vec<&'a Deployment>> {
+    /// Positions in the group of the deployments left after the cooldown filter, litellm's
+    /// order filter (the lowest order set, if any is set) and its exclusion filter
+    /// (`_excluded_deployment_ids`, applied after the order filter), in group order.
+    /// `left_out`: positions cooling down, then positions excluded, from `excluded_from` on.
+    fn candidate_positions(&self, group: usize, left_out: &[u32], excluded_from: usize) -> Option<Vec<u32>> {
         let all = self.groups.get(group)?;
         let (cooled, excluded) = left_out.split_at(excluded_from.min(left_out.len()));
-        let left: Vec<(u32, &Deployment)> =
-            (0u32..).zip(all.iter()).filter(|(i, _)| !cooled.contains(i)).collect();
-        let lowest = left.iter().filter_map(|(_, d)| d.order).min();
+        let left: Vec<u32> = (0..all.len() as u32).filter(|i| !cooled.contains(i)).collect();
+        let lowest = left.iter().filter_map(|&i| all[i as usize].order).min();
         Some(
             left.into_iter()
-                .filter(|(i, d)| (lowest.is_none() || d.order == lowest) && !excluded.contains(i))
-                .map(|(_, d)| d)
+                .filter(|&i| (lowest.is_none() || all[i as usize].order == lowest) && !excluded.contains(&i))
                 .collect(),
         )
+    }
+
+    /// The candidates themselves (see `candidate_positions`).
+    fn candidates(&self, group: usize, left_out: &[u32], excluded_from: usize) -> Option<Vec<&Deployment>> {
+        let all = self.groups.get(group)?;
+        let positions = self.candidate_positions(group, left_out, excluded_from)?;
+        Some(positions.into_iter().map(|i| &all[i as usize]).collect())
     }
 
     /// The metric that weighs the pick among `candidates`, as litellm chooses it.
@@ -145,14 +150,11 @@ impl Router {
         if in_flight.len() != all.len() {
             return None;
         }
-        let candidates = self.candidates(group, left_out, excluded_from)?;
-        // candidates keep group order; find each one's position to read its count
-        let position = |d: &Deployment| all.iter().position(|a| std::ptr::eq(a, d));
         let mut best: Option<(i64, u32)> = None;
-        for d in candidates {
-            let count = in_flight[position(d)?];
-            if best.map_or(true, |(fewest, _)| count < fewest) {
-                best = Some((count, d.index));
+        for i in self.candidate_positions(group, left_out, excluded_from)? {
+            let count = in_flight[i as usize];
+            if best.is_none_or(|(fewest, _)| count < fewest) {
+                best = Some((count, all[i as usize].index));
             }
         }
         best.map(|(_, index)| index)
