@@ -291,6 +291,12 @@ impl wit_router::Guest for Component {
         ROUTERS.with(|r| r.borrow().get(handle).map_or(i64::MIN, |router| router.select_packed(rest)))
     }
 
+    fn candidates_packed(request: String) -> Option<String> {
+        let (handle, rest) = request.split_once(',')?;
+        let handle = handle.parse::<u32>().ok()?;
+        ROUTERS.with(|r| r.borrow().get(handle)?.candidates_packed(rest))
+    }
+
     fn deployments(router: u32) -> u64 {
         ROUTERS.with(|r| r.borrow().get(router).map_or(0, |router| router.deployments() as u64))
     }

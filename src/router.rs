@@ -1,4 +1,5 @@
-//! Deployment selection as litellm's Router does it for `simple-shuffle`, bit for bit.
+//! Deployment selection as litellm's Router does it for `simple-shuffle` and `least-busy`,
+//! bit for bit, and the candidates its other strategies choose among.
 //!
 //! The host resolves a router's model groups once (which deployments, their weights and
 //! order) and the component keeps them; a selection is then one call with the group, the
@@ -198,6 +199,22 @@ impl Router {
     }
 }
 
+impl Router {
+    /// The candidates of a group in one string, for the strategies whose scores live in
+    /// the host (latency- and cost-based: litellm's own cache holds their inputs):
+    /// `"group,cooled[,excluded]"` -> their positions in group order, joined by `;`.
+    /// None for a malformed request or an unknown group.
+    pub fn candidates_packed(&self, request: &str) -> Option<String> {
+        let mut parts = request.splitn(3, ',');
+        let group: usize = parts.next()?.parse().ok()?;
+        let mut left_out = positions(parts.next()?)?;
+        let e = left_out.len();
+        left_out.extend(positions(parts.next().unwrap_or(""))?);
+        let found = self.candidate_positions(group, &left_out, e)?;
+        Some(found.iter().map(u32::to_string).collect::<Vec<_>>().join(";"))
+    }
+}
+
 /// `"3;5"` -> [3, 5]; None if a position is not a number.
 fn positions(list: &str) -> Option<Vec<u32>> {
     list.split(';').filter(|p| !p.is_empty()).map(|p| p.parse().ok()).collect()
@@ -306,6 +323,19 @@ mod tests {
         assert_eq!(r.select_packed("1,b,2;1;1,,1"), 9); // 5 excluded
         assert_eq!(r.select_packed("1,b,2;1,"), i64::MIN); // a count per deployment
         assert_eq!(r.select_packed("1,b,2;1;1,0;1;2"), i64::MIN); // none left
+    }
+
+    #[test]
+    fn candidates_are_what_the_cooldown_order_and_exclusion_filters_leave() {
+        let r = Router::from_json("[[[3,0,0,0,2],[5,0,0,0,1],[8,0,0,0,null],[9,0,0,0,1]]]").unwrap();
+        assert_eq!(r.candidates_packed("0,").as_deref(), Some("1;3"));
+        assert_eq!(r.candidates_packed("0,1;3").as_deref(), Some("0")); // order 2 steps in
+        assert_eq!(r.candidates_packed("0,,1").as_deref(), Some("3")); // excluded: after order
+        assert_eq!(r.candidates_packed("0,0;1;3").as_deref(), Some("2")); // no order set: left
+        assert_eq!(r.candidates_packed("0,0;1;2;3").as_deref(), Some(""));
+        assert_eq!(r.candidates_packed("1,"), None);
+        assert_eq!(r.candidates_packed("0,x"), None);
+        assert_eq!(r.candidates_packed("0"), None);
     }
 
     #[test]

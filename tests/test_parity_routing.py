@@ -378,7 +378,7 @@ def test_a_router_with_other_internals_is_left_stock_and_reported(monkeypatch):
         monkeypatch.undo()
         assert _router.install() is True
     assert fast_litellm.health_check()["routing"] == {"patched": True,
-                                                      "strategies": ["least-busy", "simple-shuffle"]}
+                                                      "strategies": ["cost-based-routing", "latency-based-routing", "least-busy", "simple-shuffle"]}
 
 
 

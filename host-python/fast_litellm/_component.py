@@ -131,6 +131,7 @@ class _Instance:
         self.ratelimit_packed = _invoke.bind(self.ratelimit_func("check-packed"), store, (S,), "s64")
         self.record_packed = _invoke.bind(self.metrics_func("record-packed"), store, (S,), "u32")
         self.router_packed = _invoke.bind(self.router_func("select-packed"), store, (S,), "s64")
+        self.router_candidates = _invoke.bind(self.router_func("candidates-packed"), store, (S,), "option-string")
 
     @staticmethod
     def _interface(instance: Any, store: Any, name: str) -> Callable[[str], Any]:
@@ -242,12 +243,19 @@ class Component:
     def router_packed(self, request: str, generation: int) -> int:
         """A selection, on the instance the router's plan was created in (`generation`:
         `instantiations` then); InstanceChanged if a trap has replaced it since."""
+        return self._on_plan_instance("router_packed", request, generation)
+
+    def router_candidates(self, request: str, generation: int) -> str | None:
+        """A group's candidates (`candidates-packed`), like router_packed."""
+        return self._on_plan_instance("router_candidates", request, generation)
+
+    def _on_plan_instance(self, name: str, request: str, generation: int) -> Any:
         with self._lock:
             instance = self._instance
             if instance is None or self.instantiations != generation:
                 raise InstanceChanged(f"plan of instance {generation}, now {self.instantiations}")
             try:
-                return instance.router_packed(request)
+                return getattr(instance, name)(request)
             except Exception:
                 self._instance = None
                 STATS.record_trap()

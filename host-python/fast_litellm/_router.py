@@ -31,6 +31,7 @@ import traceback
 import weakref
 from typing import Any, Callable
 
+from . import _router_scores
 from ._component import COMPONENT, ComponentUnavailable, InstanceChanged
 from ._flags import FLAGS, SHADOW
 from ._stats import STATS
@@ -40,6 +41,7 @@ log = logging.getLogger("fast_litellm")
 FEATURE = "rust_routing"
 OPERATION = "route"
 ORIGINALS: dict[str, Callable[..., Any]] = {}  # litellm's Router methods we replaced
+_REGISTER_MODEL: list = []  # litellm.register_model, while ours counts its calls
 _PLAN = "_fast_litellm_route_plan"  # the Router attribute our plan lives in
 
 # Request options that change the candidates or the pick: stock handles them.
@@ -79,24 +81,36 @@ _EXPECTED_PARAMS = {
                                        "specific_deployment"],
 }
 
-# Strategies the component selects for: simple-shuffle (weights, random draw) and
-# least-busy (the first candidate with the fewest requests in flight, read from litellm's
-# own counters: they live in the Router's cache, which evicts and expires).
-SERVED_STRATEGIES = frozenset({"simple-shuffle", "least-busy"})
-_random = random._inst  # the generator random.choices/random.choice use
-_CHOICES, _CHOICE = random.choices, random.choice
+# Strategies served: simple-shuffle (weights, random draw) and least-busy (the first
+# candidate with the fewest requests in flight, read from litellm's own counters: they live
+# in the Router's cache, which evicts and expires) are picked by the component;
+# latency-based and cost-based score the component's candidates with litellm's own
+# arithmetic on its cache (_router_scores).
+SERVED_STRATEGIES = frozenset({"simple-shuffle", "least-busy"}) | _router_scores.SCORED_STRATEGIES
+_random = random._inst  # the generator random.choices/random.choice/random.sample use
+_CHOICES, _CHOICE, _SAMPLE = random.choices, random.choice, random.sample
 _lock = threading.Lock()
 _logged: set[str] = set()
 
 
 class _Group:
-    __slots__ = ("index", "cooldown_keys", "uniform_n", "count_keys")
+    __slots__ = ("index", "cooldown_keys", "uniform_n", "count_keys", "indices", "ids", "candidates", "usage_key",
+                 "limits", "costs")
 
     def __init__(self, index: int, cooldown_keys: dict[str, int], uniform_n: int, count_keys: list[str]) -> None:
         self.index = index
         self.cooldown_keys = cooldown_keys  # litellm's cooldown key -> position in the group
         self.uniform_n = uniform_n  # with nothing cooling down: 0 if weighted, else n
         self.count_keys = count_keys  # least-busy's in-flight count key per position
+        # latency- and cost-based (_router_scores), per position: model-list index,
+        # deployment id, tpm/rpm limits, cost; the candidates with nothing cooling down,
+        # the key of the group's map in litellm's cache
+        self.indices: list[int] = []
+        self.ids: list[str] = []
+        self.candidates: list[int] = []
+        self.usage_key = ""
+        self.limits: list[tuple] = []
+        self.costs: list[Any] = []
 
     def positions(self, deployment_ids: Any) -> list[str]:
         """Positions of these deployment ids in the group (ids of other groups: none)."""
@@ -109,7 +123,7 @@ class _Plan:
     """What the component knows of one Router, and what it was built from."""
 
     __slots__ = ("handle", "generation", "model_list", "size", "settings", "groups", "reason", "handed", "strategy",
-                 "counts", "__weakref__")
+                 "selector", "cache", "model_cost", "__weakref__")
 
     def __init__(self, router: Any) -> None:
         self.model_list = router.model_list
@@ -121,11 +135,21 @@ class _Plan:
         self.handed: dict[str, str] = {}  # group -> why stock serves it
         self.reason: str | None = None  # why stock serves the whole router
         self.strategy = router.routing_strategy
-        self.counts: Any = None  # least-busy: the in-memory cache its counters live in
+        self.selector: Any = None  # litellm's selector of a strategy other than simple-shuffle
+        self.cache: Any = None  # the in-memory cache it keeps its state in
+        self.model_cost: Any = None  # cost-based: litellm.model_cost and its size when costed
 
     def current(self, router: Any) -> bool:
         return (self.model_list is router.model_list and self.size == len(router.model_list)
-                and self.generation == COMPONENT.instantiations and _settings(router) == self.settings)
+                and self.generation == COMPONENT.instantiations and _settings(router) == self.settings
+                and (self.model_cost is None or self.model_cost == _model_cost()))
+
+
+def _model_cost() -> tuple:
+    """What cost-based costs were read from: litellm's cost map, its size and the
+    register_model calls so far (any changes the costs: they are read again)."""
+    costs = _Litellm.module.model_cost
+    return id(costs), len(costs), _router_scores.cost_edits
 
 
 def _settings(router: Any) -> tuple:
@@ -146,12 +170,12 @@ def _router_reason(router: Any) -> str | None:
         strategy = strategy.value
     if strategy not in SERVED_STRATEGIES:
         return f"strategy_{strategy}"
-    if strategy == "least-busy":
-        selector = _least_busy_selector(router)
+    if strategy != "simple-shuffle":
+        selector = _selector(router, strategy)
         if selector is None:
-            return "least_busy_selector_replaced"
+            return "selector_replaced"
         if selector.router_cache.redis_cache is not None:
-            return "redis_in_flight_counts"
+            return "redis_router_cache"
     checks = (
         (router.routing_plugins, "routing_plugins"), (router.routing_groups, "routing_groups"),
         (router.model_group_alias, "model_group_alias"), (router.enable_pre_call_checks, "pre_call_checks"),
@@ -172,8 +196,10 @@ def _router_reason(router: Any) -> str | None:
     return None
 
 
-def _least_busy_selector(router: Any) -> Any:
-    """litellm's own least-busy selector of this Router, or None if it was replaced."""
+def _selector(router: Any, strategy: str) -> Any:
+    """litellm's own selector of this strategy on this Router, or None if it was replaced."""
+    if strategy in _router_scores.SCORED_STRATEGIES:
+        return _router_scores.selector(router, strategy)
     from litellm.router_strategy.least_busy import LeastBusyLoggingHandler
 
     selector = getattr(router, router._DEFAULT_SELECTOR_ATTR_BY_STRATEGY["least-busy"], None)
@@ -195,7 +221,7 @@ def _number(value: Any) -> float | None:
     return weight if weight >= 0.0 and weight != float("inf") else None
 
 
-def _group_rows(router: Any, name: str, indices: list[int], index: int) -> tuple[list, _Group] | str:
+def _group_rows(router: Any, name: str, indices: list[int], index: int, strategy: str) -> tuple[list, _Group] | str:
     """A group's deployments for the component and the host's view of them (`index`: the
     group's place in the component), or why stock serves the group."""
     from litellm.router_utils.auto_router_model_naming import classify_strategy_router_model
@@ -226,9 +252,33 @@ def _group_rows(router: Any, name: str, indices: list[int], index: int) -> tuple
         keys["deployment:" + info["id"] + ":cooldown"] = position
         count_keys.append(f"{name}_request_count:{info['id']}")
     orders = [row[4] for row in rows if row[4] is not None]
-    first = [row for row in rows if not orders or row[4] == min(orders)]
-    weighted = any(any(row[m] > 0 for row in first) for m in (1, 2, 3))
-    return rows, _Group(index, keys, 0 if weighted else len(first), count_keys)
+    first = [position for position, row in enumerate(rows) if not orders or row[4] == min(orders)]
+    weighted = any(any(rows[p][m] > 0 for p in first) for m in (1, 2, 3))
+    group = _Group(index, keys, 0 if weighted else len(first), count_keys)
+    if strategy in _router_scores.SCORED_STRATEGIES:
+        reason = _score_group(router, name, indices, group, first, strategy)
+        if reason is not None:
+            return reason
+    return rows, group
+
+
+def _score_group(router: Any, name: str, indices: list[int], group: _Group, candidates: list[int],
+                 strategy: str) -> str | None:
+    """What latency- and cost-based scoring reads of the group's deployments, or why stock
+    serves the group."""
+    deployments = [router.model_list[i] for i in indices]
+    group.indices, group.candidates = list(indices), candidates
+    group.ids = [deployment["model_info"]["id"] for deployment in deployments]
+    group.limits = [_router_scores.limits(deployment) for deployment in deployments]
+    if strategy == "latency-based-routing":
+        group.usage_key = f"{name}_map"
+        return None
+    group.usage_key = f"cost_map:{name}"
+    try:
+        group.costs = [_router_scores.cost(deployment) for deployment in deployments]
+    except Exception:  # stock raises it on every selection in the group
+        return "unusual_cost"
+    return None
 
 
 def _build(router: Any) -> _Plan:
@@ -241,14 +291,17 @@ def _build(router: Any) -> _Plan:
             if name not in router.model_names:
                 plan.handed[name] = "unindexed_group"
                 continue
-            built = _group_rows(router, name, list(indices), len(rows))
+            built = _group_rows(router, name, list(indices), len(rows), plan.strategy)
             if isinstance(built, str):
                 plan.handed[name] = built
                 continue
             rows.append(built[0])
             plan.groups[name] = built[1]
-        if plan.strategy == "least-busy":
-            plan.counts = _least_busy_selector(router).router_cache.in_memory_cache
+        if plan.strategy != "simple-shuffle":
+            plan.selector = _selector(router, plan.strategy)
+            plan.cache = plan.selector.router_cache.in_memory_cache
+        if plan.strategy == "cost-based-routing":
+            plan.model_cost = _model_cost()
         plan.generation = COMPONENT.instantiations
         plan.handle = COMPONENT.router("create", json.dumps(rows))
         plan.generation = COMPONENT.instantiations  # a trap in create re-instantiated it
@@ -373,7 +426,7 @@ def _target(router: Any, model: Any, request_kwargs: Any) -> tuple[_Plan, _Group
     reason = _request_reason(request_kwargs)
     if reason is not None:
         return reason
-    if random.choices is not _CHOICES or random.choice is not _CHOICE:
+    if random.choices is not _CHOICES or random.choice is not _CHOICE or random.sample is not _SAMPLE:
         return "random_patched"
     try:
         plan = _plan(router)
@@ -387,7 +440,8 @@ def _target(router: Any, model: Any, request_kwargs: Any) -> tuple[_Plan, _Group
     return plan, group
 
 
-def _pick(router: Any, plan: _Plan, group: _Group, excluded: Any = None) -> Any:
+def _pick(router: Any, plan: _Plan, group: _Group, excluded: Any = None, request_kwargs: Any = None,
+          messages: Any = None, input: Any = None) -> Any:
     """The deployment stock would select in `group`, or a str: why stock must select it.
     `excluded` (deployment ids, for fast_litellm's own API) are left out as litellm leaves
     out its `_excluded_deployment_ids`: after the order filter."""
@@ -397,8 +451,22 @@ def _pick(router: Any, plan: _Plan, group: _Group, excluded: Any = None) -> Any:
     if excluded:
         cooled = f"{cooled},{';'.join(group.positions(excluded))}"
     prefix = f"{plan.handle},{group.index},"
+    if plan.strategy in _router_scores.SCORED_STRATEGIES:
+        if not cooled:
+            positions = group.candidates
+        else:
+            packed = COMPONENT.router_candidates(prefix + cooled, plan.generation)
+            if packed is None:
+                raise RuntimeError(f"component refused {prefix}{cooled}")
+            positions = [int(p) for p in packed.split(";")] if packed else []
+        if not positions:
+            return "no_deployment_available"  # stock raises its no-deployments error
+        if plan.strategy == "latency-based-routing":
+            return _router_scores.pick_latency(router, plan, group, positions, request_kwargs, messages, input,
+                                               _unexpired)
+        return _router_scores.pick_cost(router, plan, group, positions, messages, input, _unexpired)
     if plan.strategy == "least-busy":
-        counts = _in_flight(plan.counts, group)
+        counts = _in_flight(plan.cache, group)
         if counts is None:
             return "unusual_in_flight_count"
         if cooled and COMPONENT.router_packed(f"{prefix}d,,{cooled}", plan.generation) == 0:
@@ -479,6 +547,8 @@ def _environment_reason(router: Any) -> str | None:
     """Per call: things outside the Router that change what stock does or logs."""
     if _Litellm.module.model_alias_map:
         return "model_alias_map"
+    if _Litellm.module.set_verbose:  # stock's cache reads print
+        return "litellm_verbose"
     if _Litellm.router_logger.isEnabledFor(logging.INFO):
         return "router_logging"
     if _Litellm.otel_runtime() is not None:
@@ -508,7 +578,8 @@ def _call_reason(router: Any, specific_deployment: Any) -> str | None:
     return _environment_reason(router)
 
 
-def _select(router: Any, model: Any, specific_deployment: Any, request_kwargs: Any, excluded: Any = None) -> Any:
+def _select(router: Any, model: Any, specific_deployment: Any, request_kwargs: Any, excluded: Any = None,
+            messages: Any = None, input: Any = None) -> Any:
     """A deployment, or the reason stock selects."""
     reason = _call_reason(router, specific_deployment)
     if reason is not None:
@@ -516,7 +587,7 @@ def _select(router: Any, model: Any, specific_deployment: Any, request_kwargs: A
     target = _guarded(_target, router, model, request_kwargs)
     if type(target) is str:
         return target
-    return _guarded(_pick, router, *target, excluded)
+    return _guarded(_pick, router, *target, excluded, request_kwargs, messages, input)
 
 
 def select_excluding(router: Any, model: Any, request_kwargs: Any, excluded: list) -> Any:
@@ -569,13 +640,15 @@ def get_available_deployment(self, model, messages=None, input=None, specific_de
                              request_kwargs=None):
     stock = ORIGINALS["get_available_deployment"]
     route = _route(self)
+    if self.routing_strategy == "cost-based-routing":  # async only: stock's sync path raises
+        route = "cost_based_sync"
     if isinstance(route, str):
         STATS.handed_off(OPERATION, route)
         return stock(self, model, messages, input, specific_deployment, request_kwargs)
     if route == SHADOW:
-        return _shadow(lambda: _select(self, model, specific_deployment, request_kwargs),
+        return _shadow(lambda: _select(self, model, specific_deployment, request_kwargs, None, messages, input),
                        lambda: stock(self, model, messages, input, specific_deployment, request_kwargs))
-    picked = _select(self, model, specific_deployment, request_kwargs)
+    picked = _select(self, model, specific_deployment, request_kwargs, None, messages, input)
     if type(picked) is str:
         STATS.handed_off(OPERATION, picked)
         return stock(self, model, messages, input, specific_deployment, request_kwargs)
@@ -670,7 +743,7 @@ async def _async_select(router, model, request_kwargs, messages, input, specific
             router._restore_client_ceiling_no_tier_pins(request_kwargs)
     # on a hand-off stock runs the hook again: without pre-routing strategies its writes
     # are records and clears of None, the same the second time
-    return _guarded(_pick, router, *target)
+    return _guarded(_pick, router, *target, None, request_kwargs, messages, input)
 
 
 def _hook_has_work(request_kwargs: dict) -> bool:
@@ -754,7 +827,7 @@ def _check(router_class: Any) -> list[str]:
             problems.append("InMemoryCache._clock not found")
     except Exception as exc:
         problems.append(f"{type(exc).__name__}: {exc}")
-    return problems
+    return problems + _router_scores.problems()
 
 
 def _invalidating(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -781,6 +854,7 @@ def install() -> bool:
         if PROBLEMS:
             return False
         _Litellm.resolve()
+        _router_scores._Litellm.resolve()
         for name in _MUTATORS:
             ORIGINALS[name] = Router.__dict__[name]
             setattr(Router, name, _invalidating(Router.__dict__[name]))
@@ -788,6 +862,8 @@ def install() -> bool:
         ORIGINALS["async_get_available_deployment"] = Router.__dict__["async_get_available_deployment"]
         Router.get_available_deployment = get_available_deployment
         Router.async_get_available_deployment = async_get_available_deployment
+        _REGISTER_MODEL.append(_Litellm.module.register_model)
+        _Litellm.module.register_model = _router_scores.counting_edits(_REGISTER_MODEL[0])
         return True
 
 
@@ -799,6 +875,8 @@ def uninstall() -> bool:
         for name, original in ORIGINALS.items():
             setattr(Router, name, original)
         ORIGINALS.clear()
+        if _REGISTER_MODEL:
+            _Litellm.module.register_model = _REGISTER_MODEL.pop()
         return restored
 
 

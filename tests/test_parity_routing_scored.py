@@ -1,0 +1,283 @@
+"""Routing parity for latency-based and cost-based routing: histories against litellm.
+
+Hypothesis generates routers (deployments with tpm/rpm limits in each place litellm reads
+them, prices, orders, routing arguments) and histories: selections sync and async
+(streaming or not, with metadata or without), successes and timeouts logged through the
+strategy's own litellm callbacks, cooldowns, now and then an odd value in the strategy's
+cached map. Every selection runs twice from the same state: litellm's original method
+first, then the installed one with the strategy's cached map put back as it was. They
+must pick the same deployment object (or raise the same exception), leave `random` and
+the request kwargs alike, and leave the cached map alike (stock inserts the candidates
+it lacks into the cached object itself).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import datetime
+import random
+from collections import Counter
+
+import litellm
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from litellm import ModelResponse, Router
+
+import fast_litellm
+from fast_litellm import _router
+from routing_checks import callbacks_kept
+
+# priced by litellm's cost map under these names (the provider-prefixed one is not)
+@pytest.fixture(autouse=True)
+def model_cost_kept():
+    """Routers register their deployments' prices in litellm's global cost map: put it
+    back as it was (the same object: litellm modules hold it)."""
+    original = litellm.model_cost
+    rows = copy.deepcopy(original)
+    yield
+    litellm.model_cost = original
+    original.clear()
+    original.update(rows)
+
+
+_MODELS = ["gpt-4o-mini", "gpt-4o", "openai/gpt-3.5-turbo", "openai/no-such-model-xyz"]
+_limit = st.one_of(*[st.none()] * 8, st.integers(0, 3), st.integers(1_000, 50_000), st.just(2.5))
+_deployment_spec = st.fixed_dictionaries({
+    "model": st.integers(0, len(_MODELS) - 1),
+    "tpm": st.tuples(st.integers(0, 2), _limit),  # where: top level, litellm_params, model_info
+    "rpm": st.tuples(st.integers(0, 2), _limit),
+    "price": st.one_of(st.none(), st.none(), st.sampled_from([1e-6, 3e-6, 0.0])),
+    "order": st.one_of(st.none(), st.none(), st.none(), st.integers(1, 2)),
+    "api_base": st.integers(0, 5),  # some deployments share one; 5: none set
+})
+_router_config = st.lists(st.lists(_deployment_spec, min_size=1, max_size=5), min_size=1, max_size=2)
+_routing_args = st.fixed_dictionaries({}, optional={
+    "lowest_latency_buffer": st.sampled_from([0.0, 0.5, 1.0]),
+    "ttft_percentile": st.sampled_from([0.5, 0.9, 1.0]),
+    "max_latency_list_size": st.sampled_from([1, 3]),
+})
+
+_select = st.tuples(st.just("select"), st.integers(0, 19), st.integers(0, 5), st.booleans(), st.booleans())
+_step = st.one_of(
+    _select, _select, _select, _select, _select, _select,
+    # a success logged by the strategy's own callback: deployment, seconds, completion tokens, stream
+    st.tuples(st.just("success"), st.integers(0, 11), st.sampled_from([0.05, 0.1, 0.2, 0.2, 0.4, 1.0, 3.0]),
+              st.sampled_from([0, 1, 1, 10]), st.booleans(), st.booleans()),
+    st.tuples(st.just("timeout"), st.integers(0, 11)),
+    st.tuples(st.just("cooldown"), st.integers(0, 11)),
+    st.tuples(st.just("odd"), st.integers(0, 11), st.integers(0, 12)),
+)
+
+
+def _deployments(config: list) -> list[dict]:
+    out = []
+    for group, specs in enumerate(config):
+        for spec in specs:
+            i = len(out)
+            params = {"model": _MODELS[spec["model"]], "api_key": "sk-test"}
+            if spec["api_base"] < 5:
+                params["api_base"] = f"http://127.0.0.1:9/{spec['api_base']}"
+            info = {"id": f"dep-{i}"}
+            deployment = {"model_name": f"group-{group}", "litellm_params": params, "model_info": info}
+            for metric in ("tpm", "rpm"):
+                where, value = spec[metric]
+                if value is not None:  # litellm_params takes ints only
+                    (deployment, params if type(value) is int else info, info)[where][metric] = value
+            if spec["price"] is not None:
+                params["input_cost_per_token"] = spec["price"]
+                params["output_cost_per_token"] = spec["price"] * 2
+            if spec["order"] is not None:
+                params["order"] = spec["order"]
+            out.append(deployment)
+    return out
+
+
+def _request(kind: int, stream: bool) -> dict:
+    request = [{}, {"metadata": {}}, {"litellm_metadata": {"x": 1}}, {"metadata": {"a": 1}, "stream": True},
+               {"metadata": None}, {"stream": stream, "metadata": {}}][kind]
+    return copy.deepcopy(request)
+
+
+def _usage_key(strategy: str, group: str) -> str:
+    return f"{group}_map" if strategy == "latency-based-routing" else f"cost_map:{group}"
+
+
+def _log_kwargs(deployment: dict, stream: bool, started: datetime.datetime, ttft: float) -> dict:
+    return {"litellm_params": {"metadata": {"model_group": deployment["model_name"]},
+                               "model_info": {"id": deployment["model_info"]["id"]}},
+            "stream": stream, "completion_start_time": started + datetime.timedelta(seconds=ttft)}
+
+
+def _odd(router: Router, strategy: str, deployment: dict, kind: int) -> None:
+    """An entry litellm's callbacks would not write (stock raises or reads it oddly)."""
+    key = _usage_key(strategy, deployment["model_name"])
+    cache = router.cache.in_memory_cache
+    stored = cache.cache_dict.get(key)
+    dep_id = deployment["model_info"]["id"]
+    if kind == 0:
+        cache.set_cache(key, "not a map")
+    elif kind == 1 and isinstance(stored, dict):
+        stored[dep_id] = ["not", "a", "dict"]
+    elif kind == 2 and isinstance(stored, dict) and isinstance(stored.get(dep_id, {}), dict):
+        stored.setdefault(dep_id, {})["latency"] = [1.0, "x"]
+    elif kind == 3 and isinstance(stored, dict):
+        stored["someone-else"] = {"latency": [0.01]}  # an id of no deployment of the group
+
+
+async def _selection(router, strategy, model, request, messages, is_async):
+    sync_stock = _router.ORIGINALS["get_available_deployment"]
+    async_stock = _router.ORIGINALS["async_get_available_deployment"]
+    cache = router.cache.in_memory_cache
+    key = _usage_key(strategy, model)
+    stored = cache.cache_dict.get(key)
+    snapshot = copy.deepcopy(stored)
+    stock_kwargs, our_kwargs = copy.deepcopy(request), copy.deepcopy(request)
+    state = random.getstate()
+    expected = await _outcome(lambda: async_stock(router, model, stock_kwargs, messages) if is_async
+                              else sync_stock(router, model, messages, None, False, stock_kwargs))
+    map_after_stock = copy.deepcopy(cache.cache_dict.get(key))
+    state_after = random.getstate()
+    random.setstate(state)
+    if stored is not None:
+        cache.cache_dict[key] = snapshot  # the state stock started from, a fresh object
+    got = await _outcome(lambda: router.async_get_available_deployment(model, request_kwargs=our_kwargs,
+                                                                       messages=messages) if is_async
+                         else router.get_available_deployment(model, messages=messages, request_kwargs=our_kwargs))
+    assert got[1] == expected[1]
+    if expected[0] is not None:
+        assert got[0] is expected[0], (got[0]["model_info"]["id"], expected[0]["model_info"]["id"])
+    assert random.getstate() == state_after
+    assert our_kwargs == stock_kwargs
+    assert cache.cache_dict.get(key) == map_after_stock
+
+
+async def _outcome(call):
+    try:
+        value = call()
+        if asyncio.iscoroutine(value):
+            value = await value
+        return value, None
+    except Exception as exc:  # noqa: BLE001 - parity compares what stock raises
+        return None, (type(exc), str(exc))
+
+
+async def _run_history(router: Router, strategy: str, steps: list[tuple]) -> None:
+    deployments = router.model_list
+    groups = sorted({d["model_name"] for d in deployments})
+    selector = getattr(router, router._DEFAULT_SELECTOR_ATTR_BY_STRATEGY[strategy])
+    for step in steps:
+        deployment = deployments[step[1] % len(deployments)] if step[0] != "select" else None
+        if step[0] == "success":
+            _, _, seconds, tokens, stream, is_async = step
+            started = datetime.datetime.now()
+            response = ModelResponse(usage={"prompt_tokens": 3, "completion_tokens": tokens,
+                                            "total_tokens": 3 + tokens})
+            kwargs = _log_kwargs(deployment, stream, started, seconds / 3)
+            ended = started + datetime.timedelta(seconds=seconds)
+            if is_async:
+                await selector.async_log_success_event(kwargs, response, started, ended)
+            else:
+                selector.log_success_event(kwargs, response, started, ended)
+        elif step[0] == "timeout":
+            kwargs = _log_kwargs(deployment, False, datetime.datetime.now(), 0)
+            kwargs["exception"] = litellm.Timeout(message="slow", model="m", llm_provider="openai")
+            await selector.async_log_failure_event(kwargs, None, datetime.datetime.now(), datetime.datetime.now())
+        elif step[0] == "cooldown":
+            router.cooldown_cache.add_deployment_to_cooldown(
+                model_id=deployment["model_info"]["id"], original_exception=Exception("boom"),
+                exception_status=429, cooldown_time=60)
+        elif step[0] == "odd":
+            _odd(router, strategy, deployment, step[2])
+        else:
+            _, target, kind, stream, is_async = step
+            model = groups[target % len(groups)] if target < 18 else "missing-group"
+            messages = [{"role": "user", "content": "hello there " * (target + 1)}]
+            if strategy == "cost-based-routing":
+                is_async = True  # stock's sync cost-based path only raises (handed to it; checked below)
+            await _selection(router, strategy, model, _request(kind, stream), messages, is_async)
+
+
+def _served() -> int:
+    return fast_litellm.get_performance_stats()["operations"].get("route", {}).get("component", 0)
+
+
+def _check_histories(strategy: str) -> None:
+    served_before = _served()
+    reasons: Counter = Counter()
+
+    @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(config=_router_config, args=_routing_args, steps=st.lists(_step, min_size=10, max_size=50),
+           seed=st.integers(0, 2**32 - 1))
+    def check(config, args, steps, seed):
+        with callbacks_kept():
+            router = Router(model_list=_deployments(config), routing_strategy=strategy,
+                            routing_strategy_args=args)
+            random.seed(seed)
+            asyncio.run(_run_history(router, strategy, steps))
+            reasons.update(_router.router_report(router).get("handed_to_litellm", {}).values())
+
+    check()
+    handed = fast_litellm.get_performance_stats()["operations"]["route"]["handed_to_litellm"]
+    assert _served() - served_before > 300, (reasons, handed)
+
+
+def test_latency_based_selections_match_litellm_on_generated_histories():
+    _check_histories("latency-based-routing")
+
+
+def test_cost_based_selections_match_litellm_on_generated_histories():
+    _check_histories("cost-based-routing")
+
+
+def test_cost_based_sync_is_stocks_own_error():
+    """litellm's cost-based selector is async only: a sync selection raises in stock, and
+    is handed to it."""
+    router = Router(model_list=_deployments([[{"model": 0, "tpm": (0, None), "rpm": (0, None), "price": None,
+                                                "order": None, "api_base": 0}]]),
+                    routing_strategy="cost-based-routing")
+    fast_litellm.reset_performance_stats()
+    state = random.getstate()
+    try:
+        _router.ORIGINALS["get_available_deployment"](router, "group-0")
+    except Exception as exc:  # noqa: BLE001
+        expected = (type(exc), str(exc))
+    random.setstate(state)
+    try:
+        router.get_available_deployment("group-0")
+    except Exception as exc:  # noqa: BLE001
+        got = (type(exc), str(exc))
+    assert got == expected
+    stats = fast_litellm.get_performance_stats()["operations"]["route"]
+    assert stats["handed_to_litellm"] == {"cost_based_sync": 1}
+
+
+def test_cost_map_changes_recost_the_plan(model_cost_kept):
+    """Prices come from litellm.model_cost when the plan is built; a cost map replaced,
+    grown, or changed by register_model (which updates rows in place) builds it again."""
+    deployments = [{"model_name": "g", "litellm_params": {"model": "openai/my-cheap-model", "api_key": "k"},
+                    "model_info": {"id": "a", "base_model": "my-cheap-model"}},
+                   {"model_name": "g", "litellm_params": {"model": "gpt-4o-mini", "api_key": "k"},
+                    "model_info": {"id": "b"}}]
+    original = litellm.model_cost
+    router = Router(model_list=deployments, routing_strategy="cost-based-routing")
+    stock = _router.ORIGINALS["async_get_available_deployment"]
+    assert asyncio.run(router.async_get_available_deployment("g", request_kwargs={}))["model_info"]["id"] == "b"
+    try:
+        litellm.register_model({"my-cheap-model": {"input_cost_per_token": 0.0, "output_cost_per_token": 0.0,
+                                                          "litellm_provider": "openai", "mode": "chat"}})
+        expected = asyncio.run(stock(router, "g", {}))
+        got = asyncio.run(router.async_get_available_deployment("g", request_kwargs={}))
+        assert got is expected and got["model_info"]["id"] == "a"
+        litellm.register_model({"gpt-4o-mini": {"input_cost_per_token": 0.0, "output_cost_per_token": 0.0}})
+        litellm.register_model({"my-cheap-model": {"input_cost_per_token": 1.0}})  # in place: same size
+        expected = asyncio.run(stock(router, "g", {}))
+        got = asyncio.run(router.async_get_available_deployment("g", request_kwargs={}))
+        assert got is expected and got["model_info"]["id"] == "b"
+        litellm.model_cost = dict(litellm.model_cost)  # replaced (a cost map reload does this)
+        litellm.model_cost["gpt-4o-mini"] = {**litellm.model_cost["gpt-4o-mini"], "input_cost_per_token": 9.0}
+        expected = asyncio.run(stock(router, "g", {}))
+        got = asyncio.run(router.async_get_available_deployment("g", request_kwargs={}))
+        assert got is expected and got["model_info"]["id"] == "a"
+    finally:
+        litellm.model_cost = original
