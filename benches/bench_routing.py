@@ -1,6 +1,6 @@
 """Deployment selection: stock litellm against fast-litellm, in the same run, as ratios.
 
-    .venv/bin/python benches/bench_routing.py      (part of `just bench`; about 3 minutes)
+    .venv/bin/python benches/bench_routing.py [strategy ...]   (part of `just bench`; about 4 minutes)
 
 Routers of 50 deployments in 5 groups and 1,000 in 50, each strategy, sync
 (`get_available_deployment`) and async (`async_get_available_deployment`, what
@@ -9,11 +9,15 @@ original method (kept by fast_litellm), "fast" the installed one. Rounds alterna
 between the two; each figure is the median round. Before timing, both columns pick from
 the same seeded `random` and must pick the same deployments. Strategies the component
 does not serve yet go to litellm through our method: their ratio is the cost of asking.
+latency-, cost- and usage-based routing score what litellm's callbacks logged: every
+deployment of the measured group has successes logged through the strategy's own
+callback first.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime
 import os
 import random
 import statistics
@@ -39,6 +43,33 @@ def model_list(deployments: int, groups: int, weighted: bool) -> list[dict]:
                                 "api_base": f"http://127.0.0.1:9/{i}",
                                 **({"rpm": 1000 + i, "tpm": 100_000 + i} if weighted else {})},
              "model_info": {"id": f"dep-{i}"}} for i in range(deployments)]
+
+
+def _log_successes(router, strategy: str) -> None:
+    """Three successes per deployment of group-1 through the strategy's own callback, so
+    its map (or usage counters) holds latencies and this minute's usage (as a busy
+    proxy's does)."""
+    from litellm import ModelResponse
+
+    if strategy not in ("latency-based-routing", "cost-based-routing", "usage-based-routing-v2"):
+        return
+    selector = getattr(router, router._DEFAULT_SELECTOR_ATTR_BY_STRATEGY[strategy])
+    for i, deployment in enumerate(router.model_list):
+        if deployment["model_name"] != "group-1":
+            continue
+        if strategy == "usage-based-routing-v2":
+            selector.pre_call_check(deployment)
+            payload = {"model_group": "group-1", "model_id": deployment["model_info"]["id"], "total_tokens": 30 + i,
+                       "hidden_params": {"litellm_model_name": deployment["litellm_params"]["model"]}}
+            selector.log_success_event({"standard_logging_object": payload}, None, None, None)
+            continue
+        for k in range(3):
+            start = datetime.datetime.now()
+            end = start + datetime.timedelta(seconds=0.2 + (i % 7) * 0.01 + k * 0.001)
+            kwargs = {"litellm_params": {"metadata": {"model_group": "group-1"},
+                                         "model_info": {"id": deployment["model_info"]["id"]}}}
+            usage = {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30}
+            selector.log_success_event(kwargs, ModelResponse(usage=usage), start, end)
 
 
 def _sync(router, stock: bool):
@@ -119,10 +150,12 @@ def main() -> int:
         return 1
     print(f"{'router':>9} {'strategy':<24} {'mode':<6} {'stock µs':>9} {'fast µs':>8} {'ratio':>7}  served by")
     failures = 0
+    strategies = [s for s in STRATEGIES if s in sys.argv[1:]] or STRATEGIES
     for deployments, groups in SIZES:
-        for strategy in STRATEGIES:
+        for strategy in strategies:
             for weighted in ((False, True) if strategy == "simple-shuffle" else (True,)):
                 router = Router(model_list=model_list(deployments, groups, weighted), routing_strategy=strategy)
+                _log_successes(router, strategy)
                 report = _router.router_report(router)
                 served = "component" if report["accelerated_groups"] else f"litellm ({report.get('reason')})"
                 label = strategy + (" (rpm)" if weighted and strategy == "simple-shuffle" else "")

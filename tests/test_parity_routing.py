@@ -258,8 +258,8 @@ def test_model_list_changes_rebuild_the_plan():
 
 
 def test_routers_we_do_not_model_are_reported_and_served_by_litellm():
-    router = Router(model_list=[_deployment(0, 0, {})], routing_strategy="usage-based-routing-v2")
-    assert _router.router_report(router) == {"accelerated_groups": [], "reason": "strategy_usage-based-routing-v2"}
+    router = Router(model_list=[_deployment(0, 0, {})], routing_strategy="usage-based-routing")
+    assert _router.router_report(router) == {"accelerated_groups": [], "reason": "strategy_usage-based-routing"}
     mixed = Router(model_list=[_deployment(0, 0, {}), _deployment(1, 1, {"extra": {"team_id": "t"}})])
     report = _router.router_report(mixed)
     assert report["accelerated_groups"] == ["group-0"]
@@ -320,8 +320,12 @@ def test_advanced_router_seed_api():
     picked = router.get_available_deployment(deployments, "group-0", blocked_models=["dep-0"])
     assert picked["model_info"]["id"] in {"dep-1", "dep-2"}
     assert router.get_available_deployment(deployments, "group-0", ["dep-0", "dep-1", "dep-2"]) is None
-    latency = AdvancedRouter(strategy="latency-based-routing")  # litellm's own code selects
-    assert latency.get_available_deployment(deployments, "group-0")["model_name"] == "group-0"
+    latency = AdvancedRouter(strategy="latency-based-routing")
+    assert latency.get_available_deployment(deployments, "group-0", ["dep-1"])["model_info"]["id"] != "dep-1"
+    # litellm's cost-based selector is async only: its sync selection raises, blocked or not
+    cost = AdvancedRouter(strategy="cost-based-routing")
+    assert cost.get_available_deployment(deployments, "group-0") is None
+    assert cost.get_available_deployment(deployments, "group-0", ["dep-0"]) is None
     with pytest.raises(ValueError, match="unknown strategy"):
         AdvancedRouter(strategy="fastest")
     with pytest.raises(ValueError, match="blocked_models"):
@@ -378,7 +382,8 @@ def test_a_router_with_other_internals_is_left_stock_and_reported(monkeypatch):
         monkeypatch.undo()
         assert _router.install() is True
     assert fast_litellm.health_check()["routing"] == {"patched": True,
-                                                      "strategies": ["cost-based-routing", "latency-based-routing", "least-busy", "simple-shuffle"]}
+                                                      "strategies": ["cost-based-routing", "latency-based-routing", "least-busy",
+                                                                     "simple-shuffle", "usage-based-routing-v2"]}
 
 
 

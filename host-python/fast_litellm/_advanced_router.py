@@ -74,8 +74,8 @@ def _no_deployment_error() -> type:
 
 class AdvancedRouter:
     """`AdvancedRouter(strategy="simple-shuffle")`: selections with one of litellm's routing
-    strategies. simple-shuffle and least-busy run on the component; the others run
-    litellm's code."""
+    strategies, served as Router selections are (cost-based is async only in litellm: its
+    sync selection raises, so this returns None for it)."""
 
     STRATEGIES = ("simple-shuffle", "least-busy", "latency-based-routing", "usage-based-routing-v2",
                   "cost-based-routing")

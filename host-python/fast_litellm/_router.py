@@ -95,22 +95,22 @@ _logged: set[str] = set()
 
 class _Group:
     __slots__ = ("index", "cooldown_keys", "uniform_n", "count_keys", "indices", "ids", "candidates", "usage_key",
-                 "limits", "costs")
+                 "limits", "reads")
 
     def __init__(self, index: int, cooldown_keys: dict[str, int], uniform_n: int, count_keys: list[str]) -> None:
         self.index = index
         self.cooldown_keys = cooldown_keys  # litellm's cooldown key -> position in the group
         self.uniform_n = uniform_n  # with nothing cooling down: 0 if weighted, else n
         self.count_keys = count_keys  # least-busy's in-flight count key per position
-        # latency- and cost-based (_router_scores), per position: model-list index,
-        # deployment id, tpm/rpm limits, cost; the candidates with nothing cooling down,
-        # the key of the group's map in litellm's cache
+        # latency-, cost- and usage-based (_router_scores), per position: model-list index,
+        # deployment id, tpm/rpm limits; the candidates with nothing cooling down
+        # (candidates_by_id), the key of the group's map in litellm's cache
         self.indices: list[int] = []
         self.ids: list[str] = []
-        self.candidates: list[int] = []
+        self.candidates: dict = {}
         self.usage_key = ""
         self.limits: list[tuple] = []
-        self.costs: list[Any] = []
+        self.reads: list[Any] = []  # per position: its cost, or its usage counters' key prefix
 
     def positions(self, deployment_ids: Any) -> list[str]:
         """Positions of these deployment ids in the group (ids of other groups: none)."""
@@ -267,17 +267,24 @@ def _score_group(router: Any, name: str, indices: list[int], group: _Group, cand
     """What latency- and cost-based scoring reads of the group's deployments, or why stock
     serves the group."""
     deployments = [router.model_list[i] for i in indices]
-    group.indices, group.candidates = list(indices), candidates
+    group.indices = list(indices)
     group.ids = [deployment["model_info"]["id"] for deployment in deployments]
-    group.limits = [_router_scores.limits(deployment) for deployment in deployments]
+    if strategy == "usage-based-routing-v2":
+        group.limits = [_router_scores.usage_limits(deployment) for deployment in deployments]
+        group.reads = [_router_scores.usage_key_prefix(deployment) for deployment in deployments]
+        if None in group.reads:
+            return "unusual_deployment_id"
+    else:
+        group.limits = [_router_scores.limits(deployment) for deployment in deployments]
     if strategy == "latency-based-routing":
         group.usage_key = f"{name}_map"
-        return None
-    group.usage_key = f"cost_map:{name}"
-    try:
-        group.costs = [_router_scores.cost(deployment) for deployment in deployments]
-    except Exception:  # stock raises it on every selection in the group
-        return "unusual_cost"
+    elif strategy == "cost-based-routing":
+        group.usage_key = f"cost_map:{name}"
+        try:
+            group.reads = [_router_scores.cost(deployment) for deployment in deployments]
+        except Exception:  # stock raises it on every selection in the group
+            return "unusual_cost"
+    group.candidates = _router_scores.candidates_by_id(router.model_list, group, candidates)
     return None
 
 
@@ -453,18 +460,21 @@ def _pick(router: Any, plan: _Plan, group: _Group, excluded: Any = None, request
     prefix = f"{plan.handle},{group.index},"
     if plan.strategy in _router_scores.SCORED_STRATEGIES:
         if not cooled:
-            positions = group.candidates
+            candidates = group.candidates
         else:
             packed = COMPONENT.router_candidates(prefix + cooled, plan.generation)
             if packed is None:
                 raise RuntimeError(f"component refused {prefix}{cooled}")
             positions = [int(p) for p in packed.split(";")] if packed else []
-        if not positions:
+            candidates = _router_scores.candidates_by_id(router.model_list, group, positions)
+        if not candidates:
             return "no_deployment_available"  # stock raises its no-deployments error
         if plan.strategy == "latency-based-routing":
-            return _router_scores.pick_latency(router, plan, group, positions, request_kwargs, messages, input,
+            return _router_scores.pick_latency(router, plan, group, candidates, request_kwargs, messages, input,
                                                _unexpired)
-        return _router_scores.pick_cost(router, plan, group, positions, messages, input, _unexpired)
+        if plan.strategy == "usage-based-routing-v2":
+            return _router_scores.pick_usage(router, plan, group, candidates, messages, input, _unexpired)
+        return _router_scores.pick_cost(router, plan, group, candidates, messages, input, _unexpired)
     if plan.strategy == "least-busy":
         counts = _in_flight(plan.cache, group)
         if counts is None:
@@ -594,7 +604,7 @@ def select_excluding(router: Any, model: Any, request_kwargs: Any, excluded: lis
     """For fast_litellm's own API: the selection with `excluded` deployment ids left out as
     litellm's `_excluded_deployment_ids` are. The deployment, False when none is left, or
     None when litellm must decide (the caller then passes the ids to litellm)."""
-    route = _route(router)
+    route = _route_sync(router)
     if isinstance(route, str) or route == SHADOW:
         return None
     picked = _select(router, model, False, request_kwargs, excluded)
@@ -636,12 +646,18 @@ def _route(router: Any) -> int | str:
     return FLAGS.route(FEATURE) if strategy in SERVED_STRATEGIES else _strategy_reason(strategy)
 
 
+def _route_sync(router: Any) -> int | str:
+    """_route for a sync selection: litellm's cost-based selector is async only (its sync
+    path raises), so stock answers those."""
+    if router.routing_strategy == "cost-based-routing":
+        return "cost_based_sync"
+    return _route(router)
+
+
 def get_available_deployment(self, model, messages=None, input=None, specific_deployment=False,
                              request_kwargs=None):
     stock = ORIGINALS["get_available_deployment"]
-    route = _route(self)
-    if self.routing_strategy == "cost-based-routing":  # async only: stock's sync path raises
-        route = "cost_based_sync"
+    route = _route_sync(self)
     if isinstance(route, str):
         STATS.handed_off(OPERATION, route)
         return stock(self, model, messages, input, specific_deployment, request_kwargs)

@@ -1,11 +1,14 @@
-"""latency-based and cost-based selection: litellm's own scoring of litellm's own state.
+"""latency-, cost- and usage-based selection: litellm's own scoring of litellm's own state.
 
-Both strategies keep their inputs in the Router's cache, written by litellm's success and
-failure callbacks: per model group a map of deployment id -> latency samples, time to
-first token and per-minute requests and tokens. Stock's selector reads that map, adds the
-candidates it lacks (into the cached object itself: later samples append to them),
-shuffles it (latency), drops deployments over their tpm/rpm limits and takes the lowest
-latency (a random one within the buffer) or the lowest cost.
+These strategies keep their inputs in the Router's cache, written by litellm's success and
+failure callbacks. latency- and cost-based: per model group a map of deployment id ->
+latency samples, time to first token and per-minute requests and tokens; stock's selector
+reads that map, adds the candidates it lacks (into the cached object itself: later
+samples append to them), shuffles it (latency), drops deployments over their tpm/rpm
+limits and takes the lowest latency (a random one within the buffer) or the lowest cost.
+usage-based-routing-v2: per deployment a tokens and a requests counter for the current
+UTC minute; the selector drops deployments over their limits and picks at random among
+those with the fewest tokens used.
 
 What stock spends before its selector runs (the filter pipeline) is what the plan saves;
 the candidates come from the component. The scoring stays here, as stock's expressions on
@@ -21,8 +24,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
-SCORED_STRATEGIES = frozenset({"latency-based-routing", "cost-based-routing"})
-_INF = float("inf")
+SCORED_STRATEGIES = frozenset({"latency-based-routing", "cost-based-routing", "usage-based-routing-v2"})
+_INF = float("inf")  # the object limits() gives for no limit
+_REAL = (int, float)
 _random = random._inst  # the generator random.sample/random.choice use
 
 
@@ -31,15 +35,21 @@ class _Litellm:
 
     latency: Any = None
     cost: Any = None
+    usage: Any = None
     selector_types: dict = {}
+    metadata_field, old_metadata_field = "litellm_metadata", "metadata"
 
     @classmethod
     def resolve(cls) -> None:
-        from litellm.router_strategy import lowest_cost, lowest_latency
+        from litellm.constants import LITELLM_METADATA_FIELD, OLD_LITELLM_METADATA_FIELD
+        from litellm.router_strategy import lowest_cost, lowest_latency, lowest_tpm_rpm_v2
 
+        cls.metadata_field, cls.old_metadata_field = LITELLM_METADATA_FIELD, OLD_LITELLM_METADATA_FIELD
+        cls.usage = lowest_tpm_rpm_v2
         cls.latency, cls.cost = lowest_latency, lowest_cost
         cls.selector_types = {"latency-based-routing": lowest_latency.LowestLatencyLoggingHandler,
-                              "cost-based-routing": lowest_cost.LowestCostLoggingHandler}
+                              "cost-based-routing": lowest_cost.LowestCostLoggingHandler,
+                              "usage-based-routing-v2": lowest_tpm_rpm_v2.LowestTPMLoggingHandler_v2}
 
 
 # litellm.register_model calls (it updates cost-map rows in place): plans costed before
@@ -64,9 +74,9 @@ def counting_edits(register_model: Any) -> Any:
 def problems() -> list[str]:
     """What in litellm's latency/cost strategies differs from the tested shape."""
     try:
-        from litellm.router_strategy import lowest_cost, lowest_latency
+        from litellm.router_strategy import lowest_cost, lowest_latency, lowest_tpm_rpm_v2 as usage
 
-        needed = [(lowest_latency, "_average_latency"), (lowest_latency, "_percentile_latency"),
+        needed = [(usage, "token_counter"), (usage, "get_utc_datetime"), (usage, "LowestTPMLoggingHandler_v2"),(lowest_latency, "_average_latency"), (lowest_latency, "_percentile_latency"),
                   (lowest_latency, "token_counter"), (lowest_latency, "datetime"),
                   (lowest_cost, "_deployment_cost_map_rates"), (lowest_cost, "token_counter"),
                   (lowest_cost, "datetime"), (lowest_latency, "LowestLatencyLoggingHandler"),
@@ -94,6 +104,29 @@ def limits(deployment: dict) -> tuple[Any, Any]:
     return tpm, rpm
 
 
+def usage_limits(deployment: dict) -> tuple[Any, Any]:
+    """A deployment's tpm and rpm limits as usage-based-routing-v2 reads them (unset is
+    None there, where the other selectors take any false value for unset)."""
+    out = []
+    for metric in ("tpm", "rpm"):
+        limit = deployment.get(metric)
+        if limit is None:
+            limit = deployment.get("litellm_params", {}).get(metric)
+        if limit is None:
+            limit = deployment.get("model_info", {}).get(metric)
+        out.append(_INF if limit is None else limit)
+    return out[0], out[1]
+
+
+def usage_key_prefix(deployment: dict) -> str | None:
+    """`{id}:{model}`, the start of the deployment's usage counter keys; None for an id
+    the selector's `key.split(":")[0]` would cut."""
+    dep_id = deployment.get("model_info", {}).get("id")
+    if ":" in dep_id:
+        return None
+    return f"{dep_id}:{deployment.get('litellm_params', {}).get('model')}"
+
+
 def cost(deployment: dict) -> Any:
     """A deployment's cost as the cost-based selector computes it (litellm's cost map and
     the deployment's own prices); it raises where the selector would."""
@@ -109,9 +142,19 @@ def cost(deployment: dict) -> Any:
 
 
 def _minute(module: Any) -> str:
-    """The per-minute key, built as the selectors build it (three clock reads)."""
-    now = module.datetime.now
-    return f"{now().strftime('%Y-%m-%d')}-{now().strftime('%H')}-{now().strftime('%M')}"
+    """The per-minute key the selectors build, from one clock read (they read the clock
+    three times: at a minute's turn, within microseconds, theirs can mix two minutes).
+    Formatted once per minute: strftime is most of the cost."""
+    global _last_minute
+    now = module.datetime.now()
+    fields = (now.minute, now.hour, now.day, now.month, now.year)
+    last = _last_minute  # one read: another thread may replace it meanwhile
+    if fields != last[0]:
+        last = _last_minute = (fields, now.strftime("%Y-%m-%d-%H-%M"))
+    return last[1]
+
+
+_last_minute: tuple = (None, "")  # (minute, hour, day, month, year), the key formatted
 
 
 def _stored_map(cache: Any, key: str, read: Any) -> Any:
@@ -125,15 +168,17 @@ def _stored_map(cache: Any, key: str, read: Any) -> Any:
 
 
 class _Tokens:
-    """The request's token count, counted once and only if a limit needs it (stock counts
-    it first, catches any error as 0, and uses it only against tpm limits)."""
+    """The request's token count where a tpm limit needs it. Stock counts it first,
+    catches any error as 0, and compares it only with tpm limits: a limit of inf needs no
+    count, and a deployment whose usage plus an upper bound of the count stays within its
+    limit needs none either (the count is at most the bound, so it fits too)."""
 
-    __slots__ = ("module", "messages", "input", "value")
+    __slots__ = ("module", "messages", "input", "value", "bound")
 
     def __init__(self, module: Any, messages: Any, input: Any) -> None:
-        self.module, self.messages, self.input, self.value = module, messages, input, None
+        self.module, self.messages, self.input, self.value, self.bound = module, messages, input, None, -1
 
-    def get(self) -> Any:
+    def count(self) -> Any:
         if self.value is None:
             try:
                 self.value = self.module.token_counter(messages=self.messages, text=self.input)
@@ -141,14 +186,41 @@ class _Tokens:
                 self.value = 0
         return self.value
 
+    def upper(self) -> int | None:
+        """An upper bound of the count, or None."""
+        if self.bound == -1:
+            self.bound = upper_bound(self.messages) if self.input is None else None
+        return self.bound
 
-def _fits(item_map: dict, minute: str, limit: tuple[Any, Any], tokens: _Tokens) -> bool:
-    """Whether the deployment is within its tpm and rpm limits this minute (stock's test)."""
-    tpm_limit, rpm_limit = limit
-    item_rpm = item_map.get(minute, {}).get("rpm", 0)
-    item_tpm = item_map.get(minute, {}).get("tpm", 0)
-    input_tokens = tokens.get() if tpm_limit != _INF else 0  # x + n > inf: False for any int n
-    return not (item_tpm + input_tokens > tpm_limit or item_rpm + 1 > rpm_limit)
+    def over(self, used: Any, limit: Any) -> bool:
+        """Stock's `used + input_tokens > limit`."""
+        if limit == _INF:
+            return used + 0 > limit  # False for any count (and raises where stock's does)
+        bound = self.upper()
+        if bound is not None and used + bound <= limit:
+            return False
+        return used + self.count() > limit
+
+
+def upper_bound(messages: Any) -> int | None:
+    """At least litellm's `token_counter(messages=messages)` for the default tokenizer, or
+    None where no bound is this simple. Messages of str values only: 3 for the reply, at
+    most 4 per message, and per value at most one token per UTF-8 byte (BPE tokens are
+    byte sequences; litellm's extrapolation of long texts scales a sample's count, which
+    keeps that rate), 4 bytes per character at most, plus 1 for a name."""
+    if type(messages) is not list:
+        return None
+    total = 3
+    for message in messages:
+        if type(message) is not dict:
+            return None
+        total += 4
+        for value in message.values():
+            if type(value) is str:
+                total += 4 * len(value) + 1
+            elif value is not None:
+                return None
+    return total
 
 
 def _entries(stored: Any, candidates: dict, new_entry: Any) -> tuple[list, dict]:
@@ -158,91 +230,123 @@ def _entries(stored: Any, candidates: dict, new_entry: Any) -> tuple[list, dict]
     return (list(stored.items()) if stored is not None else []) + list(missing.items()), missing
 
 
-def pick_latency(router: Any, plan: Any, group: Any, positions: list[int], request_kwargs: Any, messages: Any,
+def candidates_by_id(model_list: list, group: Any, positions: list[int]) -> dict:
+    """id -> (deployment, (tpm limit, rpm limit), cost or usage key prefix) of the
+    candidates, in group order."""
+    ids, indices, limits, reads = group.ids, group.indices, group.limits, group.reads or None
+    return {ids[p]: (model_list[indices[p]], limits[p], reads[p] if reads else None) for p in positions}
+
+
+def _usage(item_map: dict, minute: str) -> tuple[Any, Any]:
+    this_minute = item_map.get(minute, {})
+    return this_minute.get("rpm", 0), this_minute.get("tpm", 0)
+
+
+def _over(tokens: _Tokens, tpm: Any, rpm: Any, limits: tuple) -> bool:
+    """Stock's `item_tpm + input_tokens > tpm_limit or item_rpm + 1 > rpm_limit`."""
+    tpm_limit, rpm_limit = limits
+    if tpm_limit is _INF:
+        return tpm + 0 > tpm_limit or rpm + 1 > rpm_limit  # inf: no count can exceed it
+    return tokens.over(tpm, tpm_limit) or rpm + 1 > rpm_limit
+
+
+def pick_latency(router: Any, plan: Any, group: Any, candidates: dict, request_kwargs: Any, messages: Any,
                  input: Any, read: Any) -> Any:
-    """latency-based-routing's pick among the candidates at `positions`, or why stock
+    """latency-based-routing's pick among `candidates` (candidates_by_id), or why stock
     must pick. `read`: the cache read rule (_router._unexpired)."""
     module, args = _Litellm.latency, plan.selector.routing_args
     stored = _stored_map(plan.cache, group.usage_key, read)
     if type(stored) is str:
         return stored
-    model_list, ids, limit_of = router.model_list, group.ids, group.limits
-    candidates = {ids[p]: p for p in positions}
     minute = _minute(module)
     entries, missing = _entries(stored, candidates, lambda: {"latency": [0], minute: {"tpm": 0, "rpm": 0}})
     stream = request_kwargs is not None and request_kwargs.get("stream", None) is True
-    percentile = args.ttft_percentile
+    percentile, average = args.ttft_percentile, module._average_latency
     tokens = _Tokens(module, messages, input)
-    scores: dict = {}  # id -> (selected latency, within limits)
-    field = plan.selector._select_metadata_field(request_kwargs)
-    if request_kwargs is not None and field in request_kwargs and type(request_kwargs[field]) is not dict:
+    bound = tokens.upper()
+    field = _metadata_field(request_kwargs)
+    write = field is not None and field in request_kwargs
+    if write and type(request_kwargs[field]) is not dict:
         return "unusual_request_kwargs"  # stock writes into it
+    latencies, fitting = {}, set()
     try:
         for dep_id, item_map in entries:
-            position = candidates.get(dep_id)
-            if position is None:
+            candidate = candidates.get(dep_id)
+            if candidate is None:
                 continue
             if type(item_map) is not dict:
                 return "unusual_usage_entry"
             samples = item_map.get("latency", [])
             ttft = item_map.get("time_to_first_token_seconds", [])
-            use_ttft = stream and len(ttft) > 0
-            if use_ttft and percentile is not None:
-                latency = module._percentile_latency(ttft, percentile)
+            this_minute = item_map.get(minute, {})
+            rpm, tpm = this_minute.get("rpm", 0), this_minute.get("tpm", 0)
+            if stream and len(ttft) > 0:
+                latency = (module._percentile_latency(ttft, percentile) if percentile is not None
+                           else average(ttft))
             else:
-                latency = module._average_latency(ttft if use_ttft else samples)
-            scores[dep_id] = (latency, _fits(item_map, minute, limit_of[position], tokens))
+                latency = average(samples)
+            if type(latency) not in _REAL or latency != latency:
+                return "unusual_latency"  # stock's sort or pick would raise or misorder
+            latencies[dep_id] = latency
+            tpm_limit, rpm_limit = candidate[1]
+            if tpm_limit is _INF or (bound is not None and tpm + bound <= tpm_limit):
+                over = tpm + 0 > tpm_limit  # False for any count (and raises where stock's does)
+            else:
+                over = tokens.over(tpm, tpm_limit)
+            if not (over or rpm + 1 > rpm_limit):
+                fitting.add(dep_id)
     except Exception:
         return "unusual_usage_entry"  # stock raises it, from its own state
-    if not any(fits for _, fits in scores.values()):
+    if not fitting:
         return "no_deployment_available"  # stock raises its no-deployments error
+    lowest = min(latencies[dep_id] for dep_id in fitting)
+    if not lowest <= lowest + args.lowest_latency_buffer * lowest:
+        return "unusual_latency"  # none within the buffer: stock's pick raises
     # the side effects, in stock's order: the additions, the shuffle, the pick
     if stored is not None:
         stored.update(missing)
     shuffled = _random.sample(entries, len(entries))
     per_api_base, potential = {}, []
     for dep_id, _ in shuffled:
-        score = scores.get(dep_id)
-        if score is None:
+        if dep_id not in latencies:
             continue
-        deployment = model_list[group.indices[candidates[dep_id]]]
-        api_base = deployment.get("litellm_params", {}).get("api_base", "")
-        if api_base is not None:
-            per_api_base[api_base] = score[0]
-        if score[1]:
-            potential.append((deployment, score[0]))
+        deployment = candidates[dep_id][0]
+        if write:
+            api_base = deployment.get("litellm_params", {}).get("api_base", "")
+            if api_base is not None:
+                per_api_base[api_base] = latencies[dep_id]
+        if dep_id in fitting:
+            potential.append((deployment, latencies[dep_id]))
     ranked = sorted(potential, key=lambda x: x[1])
     lowest = ranked[0][1]
     buffer = args.lowest_latency_buffer * lowest
     deployment = _random.choice([x for x in ranked if x[1] <= lowest + buffer])[0]
-    if request_kwargs is not None and field in request_kwargs:
+    if write:
         request_kwargs[field]["_latency_per_deployment"] = per_api_base
     return deployment
 
 
-def pick_cost(router: Any, plan: Any, group: Any, positions: list[int], messages: Any, input: Any,
-              read: Any) -> Any:
-    """cost-based-routing's pick among the candidates at `positions` (the cheapest within
-    its limits, the first in the map's order among equals), or why stock must pick."""
+def pick_cost(router: Any, plan: Any, group: Any, candidates: dict, messages: Any, input: Any, read: Any) -> Any:
+    """cost-based-routing's pick among `candidates` (candidates_by_id; the cheapest
+    within its limits, the first in the map's order among equals), or why stock must pick."""
     module = _Litellm.cost
     stored = _stored_map(plan.cache, group.usage_key, read)
     if type(stored) is str:
         return stored
-    ids, limit_of, costs = group.ids, group.limits, group.costs
-    candidates = {ids[p]: p for p in positions}
     minute = _minute(module)
     entries, missing = _entries(stored, candidates, lambda: {minute: {"tpm": 0, "rpm": 0}})
     tokens = _Tokens(module, messages, input)
     potential = []
     try:
         for dep_id, item_map in entries:
-            position = candidates.get(dep_id)
-            if position is None:
+            candidate = candidates.get(dep_id)
+            if candidate is None:
                 continue
             if type(item_map) is not dict:
                 return "unusual_usage_entry"
-            if _fits(item_map, minute, limit_of[position], tokens):
-                potential.append((position, costs[position]))
+            rpm, tpm = _usage(item_map, minute)
+            if not _over(tokens, tpm, rpm, candidate[1]):
+                potential.append((candidate[0], candidate[2]))
         ranked = sorted(potential, key=lambda x: x[1])
     except Exception:
         return "unusual_usage_entry"  # stock raises it, from its own state
@@ -250,4 +354,57 @@ def pick_cost(router: Any, plan: Any, group: Any, positions: list[int], messages
         return "no_deployment_available"  # stock raises its no-deployments error
     if stored is not None:
         stored.update(missing)
-    return router.model_list[group.indices[ranked[0][0]]]
+    return ranked[0][0]
+
+
+def pick_usage(router: Any, plan: Any, group: Any, candidates: dict, messages: Any, input: Any,
+               read: Any) -> Any:
+    """usage-based-routing-v2's pick among `candidates` (candidates_by_id): at random
+    among those within their limits with the fewest tokens used this UTC minute."""
+    module, cache = _Litellm.usage, plan.cache
+    minute = _utc_minute(module)
+    now = cache._clock()
+    tokens = _Tokens(module, messages, input)
+    lowest, potential = _INF, []
+    try:
+        for deployment, limits, prefix in candidates.values():
+            tpm = read(cache, f"{prefix}:tpm:{minute}", now)
+            rpm = read(cache, f"{prefix}:rpm:{minute}", now)
+            if type(tpm) not in _COUNTS or type(rpm) not in _COUNTS:
+                return "unusual_usage_entry"  # stock's read would decode it or raise
+            if tpm is None:
+                tpm = 0
+            tpm_limit, rpm_limit = limits
+            if tokens.over(tpm, tpm_limit) or (rpm is not None and rpm + 1 >= rpm_limit):
+                continue
+            if tpm == lowest:
+                potential.append(deployment)
+            elif tpm < lowest:
+                lowest, potential = tpm, [deployment]
+    except Exception:
+        return "unusual_usage_entry"  # stock raises it, from its own state
+    if not potential:
+        return "no_deployment_available"  # stock raises its no-deployments error
+    return _random.choice(potential)
+
+
+def _utc_minute(module: Any) -> str:
+    """usage-based-routing-v2's minute key (`%H-%M` in UTC), formatted once per minute."""
+    global _last_utc_minute
+    now = module.get_utc_datetime()
+    fields = (now.minute, now.hour)
+    last = _last_utc_minute
+    if fields != last[0]:
+        last = _last_utc_minute = (fields, now.strftime("%H-%M"))
+    return last[1]
+
+
+_last_utc_minute: tuple = (None, "")
+_COUNTS = (int, float, type(None))
+
+
+def _metadata_field(request_kwargs: Any) -> str | None:
+    """CustomLogger._select_metadata_field (where the latency selector writes)."""
+    if request_kwargs is None:
+        return None
+    return _Litellm.metadata_field if _Litellm.metadata_field in request_kwargs else _Litellm.old_metadata_field
