@@ -1,4 +1,8 @@
-"""litellm's Router deployment selection on the component (simple-shuffle, least-busy), exact.
+"""litellm's Router deployment selection without litellm's filter pipeline, exact.
+
+simple-shuffle and least-busy are picked by the component; latency-, cost- and
+usage-based-v2 by litellm's own scoring of litellm's own state (_router_scores), among
+candidates the plan gives.
 
 Stock selection runs a pipeline of filters over the model group on every request (alias
 and team lookup, health, cooldown, blocked, access groups, reserved windows, pre-call
