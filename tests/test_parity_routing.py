@@ -543,3 +543,38 @@ def test_least_busy_async_reports_the_service_event_when_someone_listens():
     assert after_stock - before == 1
     assert router.service_logger_obj.mock_testing_async_success_hook - after_stock == 1
     assert _served() == served + 1
+
+
+def test_callbacks_whose_filter_passes_everything_through_are_served():
+    """The proxy registers its model max-budget limiter, whose async_filter_deployments
+    returns what it is given: selections stay served (and equal to stock's). A filter that
+    filters, or one wrapped in anything but litellm's service-target decorator, is not."""
+    import litellm
+    from litellm.integrations.custom_logger import CustomLogger
+    from litellm.proxy.hooks.model_max_budget_limiter import PROXY_VirtualKeyModelMaxBudgetLimiter
+    from litellm.router_utils.pre_call_checks.prompt_caching_deployment_check import PromptCachingDeploymentCheck
+
+    limiter_class = PROXY_VirtualKeyModelMaxBudgetLimiter
+    assert _router._passes_deployments_through(limiter_class.async_filter_deployments)
+    assert not _router._passes_deployments_through(PromptCachingDeploymentCheck.async_filter_deployments)
+
+    def logged(fn):
+        async def wrapper(*args, **kwargs):
+            print("filtering")
+            return await fn(*args, **kwargs)
+        wrapper.__wrapped__ = fn
+        return wrapper
+
+    class Wrapped(CustomLogger):
+        async_filter_deployments = logged(limiter_class.async_filter_deployments)
+
+    assert not _router._passes_deployments_through(Wrapped.async_filter_deployments)
+
+    router = Router(model_list=[_deployment(i, 0, {"rpm": 10 * (i + 1)}) for i in range(3)])
+    with callbacks_kept():
+        litellm.callbacks.append(PROXY_VirtualKeyModelMaxBudgetLimiter.__new__(PROXY_VirtualKeyModelMaxBudgetLimiter))
+        before = fast_litellm.get_performance_stats()["operations"].get("route", {}).get("component", 0)
+        for seed in range(5):
+            random.seed(seed)
+            _compare_one(router, "group-0", {}, is_async=True)
+        assert fast_litellm.get_performance_stats()["operations"]["route"]["component"] == before + 5

@@ -68,24 +68,51 @@ def mock_upstream():
     server.shutdown()
 
 
+# A callback of the test's own, loaded by the proxy from the config's directory: after each
+# call it writes what fast-litellm's Router selection did inside the proxy process.
+ROUTE_STATS_CALLBACK = """
+import json, os
+import fast_litellm
+from litellm.integrations.custom_logger import CustomLogger
+
+class RouteStats(CustomLogger):
+    async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):
+        route = fast_litellm.get_performance_stats()["operations"].get("route", {})
+        with open(os.environ["ROUTE_STATS_FILE"] + ".tmp", "w") as f:
+            json.dump(route, f)
+        os.replace(os.environ["ROUTE_STATS_FILE"] + ".tmp", os.environ["ROUTE_STATS_FILE"])
+
+route_stats = RouteStats()
+"""
+
+
 def test_proxy_runs_accelerated(tmp_path: Path, mock_upstream, stock):
     upstream = f"http://127.0.0.1:{mock_upstream.server_address[1]}/v1"
     config = tmp_path / "config.yaml"
-    config.write_text(f"""
-model_list:
+    (tmp_path / "route_stats.py").write_text(ROUTE_STATS_CALLBACK)
+    deployments = "".join(f"""
   - model_name: gpt-3.5-turbo
     litellm_params:
       model: openai/gpt-3.5-turbo
       api_base: {upstream}
       api_key: sk-mock-not-a-secret
+      rpm: {100 * (i + 1)}
+    model_info:
+      id: upstream-{i}""" for i in range(3))
+    config.write_text(f"""
+model_list:{deployments}
 litellm_settings:
-  callbacks: ["fast_litellm.proxy.accelerator"]
+  callbacks: ["fast_litellm.proxy.accelerator", "route_stats.route_stats"]
+router_settings:
+  routing_strategy: latency-based-routing
 """)
     port = _free_port()
     log_path = tmp_path / "proxy.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("FAST_LITELLM_")}
     key = f"sk-{secrets.token_hex(32)}"  # a fresh master key for this run only
-    env.update(LITELLM_LOCAL_MODEL_COST_MAP="True", PYTHONUNBUFFERED="1", LITELLM_MASTER_KEY=key)
+    stats_file = tmp_path / "route_stats.json"
+    env.update(LITELLM_LOCAL_MODEL_COST_MAP="True", PYTHONUNBUFFERED="1", LITELLM_MASTER_KEY=key,
+               ROUTE_STATS_FILE=str(stats_file))
     litellm_cli = Path(sys.executable).with_name("litellm")
     with open(log_path, "w") as log:
         proxy = subprocess.Popen([str(litellm_cli), "--config", str(config), "--host", "127.0.0.1",
@@ -107,6 +134,17 @@ litellm_settings:
         reply = _post(f"{base}/chat/completions", {"model": "gpt-3.5-turbo", "messages": messages}, key)
         assert reply["choices"][0]["message"]["content"] == MOCK_REPLY
         assert mock_upstream.requests and mock_upstream.requests[0][0] == "/v1/chat/completions"
+        for _ in range(3):
+            _post(f"{base}/chat/completions", {"model": "gpt-3.5-turbo", "messages": messages}, key)
+
+        # the proxy's own Router selected through fast-litellm, served by the component
+        deadline = time.monotonic() + 30
+        while True:
+            route = json.loads(stats_file.read_text()) if stats_file.exists() else {}
+            if route.get("component", 0) + route.get("litellm", 0) >= 4 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert route.get("component", 0) >= 4 and route.get("litellm", 0) == 0, (route, log_path.read_text()[-3000:])
 
         counted = _post(f"{base}/utils/token_counter", {"model": "gpt-3.5-turbo", "messages": messages}, key)
         assert counted["total_tokens"] == stock.token_counter(model="gpt-3.5-turbo", messages=messages)

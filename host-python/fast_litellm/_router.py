@@ -524,6 +524,7 @@ class _Litellm:
     hook_metadata_keys: frozenset = frozenset()
     compaction_state_key: str = ""
     router_class: Any = None
+    service_target_code: Any = None  # the code of litellm's with_service_target async wrapper
     service_types: Any = None
     parent_span: Any = None
     service_hook: Any = None
@@ -548,6 +549,12 @@ class _Litellm:
         from litellm import router as router_module
         from litellm.router_strategy.complexity_router import context_compaction
 
+        from litellm._internal_context import with_service_target
+
+        async def probe() -> None:
+            return None
+
+        cls.service_target_code = with_service_target("probe")(probe).__code__
         cls.hook_metadata_keys = frozenset({
             "_autorouter_baseline_route", "routing_decision",  # literals in _record_routing_decision
             router_module.SESSION_DEPLOYMENT_AFFINITY_TTL_METADATA_KEY,
@@ -735,11 +742,53 @@ def _async_reason(router: Any) -> str | None:
         return "routing_prefetch"
     custom_logger, default_filter = _Litellm.custom_logger, _Litellm.default_filter
     for callback in _Litellm.module.callbacks:
-        if isinstance(callback, custom_logger) and (
-                type(callback).async_filter_deployments is not default_filter
+        if not isinstance(callback, custom_logger):
+            continue
+        method = type(callback).async_filter_deployments
+        if ((method is not default_filter and not _passes_deployments_through(method))
                 or "async_filter_deployments" in getattr(callback, "__dict__", ())):
             return "callback_filters_deployments"
     return None
+
+
+def _passes_deployments_through(method: Callable[..., Any]) -> bool:
+    """Whether a callback's async_filter_deployments only returns the deployments it was
+    given (the proxy registers one: its model max-budget limiter's). Read once per method
+    from its source: a body of `return healthy_deployments`, under nothing but litellm's
+    `with_service_target` (which only sets a context variable for the call)."""
+    known = _pass_through.get(method)
+    if known is None:
+        known = _pass_through[method] = _returns_its_input(method)
+    return known
+
+
+_pass_through: dict = {}
+
+
+def _returns_its_input(method: Callable[..., Any]) -> bool:
+    import ast
+    import inspect
+    import textwrap
+
+    function = method
+    while hasattr(function, "__wrapped__"):
+        if getattr(function, "__code__", None) is not _Litellm.service_target_code:
+            return False
+        function = function.__wrapped__
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError):
+        return False
+    definition = tree.body[0] if tree.body else None
+    if not isinstance(definition, ast.AsyncFunctionDef):
+        return False
+    params = [arg.arg for arg in definition.args.args]
+    body = definition.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring
+    return (params[:3] == ["self", "model", "healthy_deployments"] and len(body) == 1
+            and isinstance(body[0], ast.Return) and isinstance(body[0].value, ast.Name)
+            and body[0].value.id == "healthy_deployments")
 
 
 async def _async_select(router, model, request_kwargs, messages, input, specific_deployment, hook=True):
