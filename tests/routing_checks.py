@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import random
+import time
 from contextlib import contextmanager
 
 import litellm
@@ -34,8 +35,8 @@ def callbacks_kept():
 @pytest.fixture(autouse=True)
 def routing_on():
     """Routing enabled with a closed breaker, counters from zero, a fixed seed (so the
-    distribution bounds cannot flake), litellm's callback lists restored, and no component
-    error recorded by the test."""
+    distribution bounds cannot flake), litellm's callback lists empty during the test and
+    restored after, and no component error recorded by the test."""
     status = fast_litellm.get_feature_status()[FEATURE]
     assert status["state"] == "enabled" and status["breaker"] == "closed", status
     errors_before = status["errors"]
@@ -43,6 +44,10 @@ def routing_on():
     random.seed(20261122)
     fast_litellm.reset_performance_stats()
     with callbacks_kept():
+        # from empty lists: litellm refuses callbacks past its cap, and earlier tests' Routers
+        # leave theirs (a selector that never gets registered logs nothing)
+        for name in [n for n, v in vars(litellm).items() if "callback" in n and isinstance(v, list)]:
+            getattr(litellm, name).clear()
         yield
     random.setstate(state)
     assert fast_litellm.get_feature_status()[FEATURE]["errors"] == errors_before
@@ -58,6 +63,24 @@ def _deployment(dep_id: str, group: str = "g", *, info: dict | None = None, top:
         "model_info": {"id": dep_id, **(info or {})},
         **(top or {}),
     }
+
+
+def _with_limit(dep_id, where: str, metric: str, value, **params) -> dict:
+    """A deployment with a tpm or rpm limit beside litellm_params, in them, or in model_info."""
+    if where == "deployment":
+        return _deployment(dep_id, top={metric: value}, **params)
+    if where == "model_info":
+        return _deployment(dep_id, info={metric: value}, **params)
+    return _deployment(dep_id, **{metric: value}, **params)
+
+
+def _clear_of_minute_end() -> None:
+    """Usage is counted per clock minute (local or UTC: their seconds agree), and stock, the
+    accelerated path and litellm's callbacks each read the clock: keep a test that counts
+    out of the last seconds of a minute."""
+    second = int(time.time()) % 60
+    if second >= 54:
+        time.sleep(60.2 - second)
 
 
 def _cool(router: Router, *dep_ids: str, seconds: float = 60) -> None:

@@ -42,8 +42,8 @@ from litellm.types.router import RouterRateLimitError
 from fast_litellm import _router
 
 from routing_checks import (  # noqa: F401 - routing_on: the autouse fixture
-    _cool, _deployment, _handed, _id, _route_stats, _served, apick, apick_raises, pick, pick_raises,
-    routing_on,
+    _clear_of_minute_end, _cool, _deployment, _handed, _id, _route_stats, _served, _with_limit, apick,
+    apick_raises, pick, pick_raises, routing_on,
 )
 
 LATENCY, COST = "latency-based-routing", "cost-based-routing"
@@ -126,21 +126,6 @@ def _async_ids(router: Router, n: int = 1, model: str = "g", **kwargs) -> list[s
     return asyncio.run(run())
 
 
-def _clear_of_minute_end() -> None:
-    """tpm/rpm are counted per clock minute, and stock and the accelerated path each read
-    the clock: keep a limit test out of the last seconds of a minute."""
-    second = datetime.now().second
-    if second >= 56:
-        time.sleep(60.2 - second)
-
-
-def _with_limit(dep_id, where: str, metric: str, value, **params) -> dict:
-    """A deployment with a tpm or rpm limit beside litellm_params, in them, or in model_info."""
-    if where == "deployment":
-        return _deployment(dep_id, top={metric: value}, **params)
-    if where == "model_info":
-        return _deployment(dep_id, info={metric: value}, **params)
-    return _deployment(dep_id, **{metric: value}, **params)
 
 
 # == latency-based-routing ====================================================================

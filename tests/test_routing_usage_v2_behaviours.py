@@ -40,8 +40,8 @@ from litellm.utils import get_utc_datetime
 from fast_litellm import _router
 
 from routing_checks import (  # noqa: F401 - routing_on: the autouse fixture
-    _cool, _deployment, _handed, _id, _route_stats, _served, apick, apick_raises, pick, pick_raises,
-    routing_on,
+    _clear_of_minute_end, _cool, _deployment, _handed, _id, _route_stats, _served, _with_limit, apick,
+    apick_raises, pick, pick_raises, routing_on,
 )
 
 V2 = "usage-based-routing-v2"
@@ -140,22 +140,6 @@ async def _apick_raises(router: Router, model: str = "g", **kwargs) -> Exception
     return got.value
 
 
-def _clear_of_minute_end() -> None:
-    """The counters are keyed by the UTC minute, and stock, the accelerated path and the
-    callbacks each read the clock: keep a test that counts out of the last seconds of a
-    minute."""
-    second = get_utc_datetime().second
-    if second >= 54:
-        time.sleep(60.2 - second)
-
-
-def _with_limit(dep_id, where: str, metric: str, value, **params) -> dict:
-    """A deployment with a tpm or rpm limit beside litellm_params, in them, or in model_info."""
-    if where == "deployment":
-        return _deployment(dep_id, top={metric: value}, **params)
-    if where == "model_info":
-        return _deployment(dep_id, info={metric: value}, **params)
-    return _deployment(dep_id, **{metric: value}, **params)
 
 
 WHERE = pytest.mark.parametrize("where", ["deployment", "litellm_params", "model_info"])

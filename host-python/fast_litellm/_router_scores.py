@@ -230,6 +230,17 @@ def _entries(stored: Any, candidates: dict, new_entry: Any) -> tuple[list, dict]
     return (list(stored.items()) if stored is not None else []) + list(missing.items()), missing
 
 
+def _candidate_entries(entries: list, candidates: dict) -> Any:
+    """(id, entry, candidate) for the map's entries of candidates, in the map's order; a
+    TypeError for an entry that is not a dict (stock raises reading it)."""
+    for dep_id, item_map in entries:
+        candidate = candidates.get(dep_id)
+        if candidate is not None:
+            if type(item_map) is not dict:
+                raise TypeError(f"usage entry of {dep_id!r} is a {type(item_map).__name__}")
+            yield dep_id, item_map, candidate
+
+
 def candidates_by_id(model_list: list, group: Any, positions: list[int]) -> dict:
     """id -> (deployment, (tpm limit, rpm limit), cost or usage key prefix) of the
     candidates, in group order."""
@@ -270,16 +281,11 @@ def pick_latency(router: Any, plan: Any, group: Any, candidates: dict, request_k
         return "unusual_request_kwargs"  # stock writes into it
     latencies, fitting = {}, set()
     try:
-        for dep_id, item_map in entries:
-            candidate = candidates.get(dep_id)
-            if candidate is None:
-                continue
-            if type(item_map) is not dict:
-                return "unusual_usage_entry"
+        for dep_id, item_map, candidate in _candidate_entries(entries, candidates):
             samples = item_map.get("latency", [])
             ttft = item_map.get("time_to_first_token_seconds", [])
-            this_minute = item_map.get(minute, {})
-            rpm, tpm = this_minute.get("rpm", 0), this_minute.get("tpm", 0)
+            this_minute = item_map.get(minute, {})  # _usage and _over inline: this loop is
+            rpm, tpm = this_minute.get("rpm", 0), this_minute.get("tpm", 0)  # most of a selection
             if stream and len(ttft) > 0:
                 latency = (module._percentile_latency(ttft, percentile) if percentile is not None
                            else average(ttft))
@@ -338,12 +344,7 @@ def pick_cost(router: Any, plan: Any, group: Any, candidates: dict, messages: An
     tokens = _Tokens(module, messages, input)
     potential = []
     try:
-        for dep_id, item_map in entries:
-            candidate = candidates.get(dep_id)
-            if candidate is None:
-                continue
-            if type(item_map) is not dict:
-                return "unusual_usage_entry"
+        for _, item_map, candidate in _candidate_entries(entries, candidates):
             rpm, tpm = _usage(item_map, minute)
             if not _over(tokens, tpm, rpm, candidate[1]):
                 potential.append((candidate[0], candidate[2]))
