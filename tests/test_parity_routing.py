@@ -555,8 +555,8 @@ def test_callbacks_whose_filter_passes_everything_through_are_served():
     from litellm.router_utils.pre_call_checks.prompt_caching_deployment_check import PromptCachingDeploymentCheck
 
     limiter_class = PROXY_VirtualKeyModelMaxBudgetLimiter
-    assert _router._passes_deployments_through(limiter_class.async_filter_deployments)
-    assert not _router._passes_deployments_through(PromptCachingDeploymentCheck.async_filter_deployments)
+    assert _router._passes_deployments_through(limiter_class)
+    assert not _router._passes_deployments_through(PromptCachingDeploymentCheck)
 
     def logged(fn):
         async def wrapper(*args, **kwargs):
@@ -568,7 +568,18 @@ def test_callbacks_whose_filter_passes_everything_through_are_served():
     class Wrapped(CustomLogger):
         async_filter_deployments = logged(limiter_class.async_filter_deployments)
 
-    assert not _router._passes_deployments_through(Wrapped.async_filter_deployments)
+    class Narrow(CustomLogger):  # stock's keyword call raises TypeError on it
+        async def async_filter_deployments(self, model, healthy_deployments):
+            return healthy_deployments
+
+    class Static(CustomLogger):
+        @staticmethod
+        async def async_filter_deployments(self, model, healthy_deployments, messages, request_kwargs=None,
+                                           parent_otel_span=None):
+            return healthy_deployments
+
+    for filtering in (Wrapped, Narrow, Static):
+        assert not _router._passes_deployments_through(filtering)
 
     router = Router(model_list=[_deployment(i, 0, {"rpm": 10 * (i + 1)}) for i in range(3)])
     with callbacks_kept():

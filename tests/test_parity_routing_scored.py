@@ -354,3 +354,91 @@ def test_the_token_bound_gives_up_on_anything_but_str_values():
     assert upper_bound([{"role": "assistant", "tool_calls": [{"function": {"arguments": "{}"}}]}]) is None
     assert upper_bound(({"role": "user", "content": "hi"},)) is None
     assert upper_bound(None) is None
+
+
+# -- review regressions ----------------------------------------------------------------------
+
+
+def _latency_router(**args) -> Router:
+    deployments = [{"model_name": "g", "litellm_params": {"model": "openai/gpt-4o-mini", "api_key": "k",
+                                                          "api_base": f"http://127.0.0.1:9/{i}"},
+                    "model_info": {"id": dep_id}} for i, dep_id in enumerate("abc")]
+    router = Router(model_list=deployments, routing_strategy="latency-based-routing", routing_strategy_args=args)
+    router.cache.set_cache("g_map", {"a": {"latency": [0.2]}, "b": {"latency": [0.1]}, "c": {"latency": [0.15]}})
+    return router
+
+
+def _same_as_stock(router: Router, model: str = "g", is_async: bool = False, request: dict | None = None):
+    asyncio.run(_selection(router, router.routing_strategy, model, request if request is not None else {},
+                           [{"role": "user", "content": "hi"}], is_async))
+
+
+def test_a_selector_replaced_by_routing_strategy_init_or_by_hand_is_read_again():
+    router = _latency_router()
+    for seed in range(3):
+        random.seed(seed)
+        _same_as_stock(router)
+    router.routing_strategy_init("latency-based-routing", {"lowest_latency_buffer": 1.0})
+    for seed in range(6):
+        random.seed(seed)
+        _same_as_stock(router)
+    from litellm.caching.caching import DualCache
+    from litellm.router_strategy.lowest_latency import LowestLatencyLoggingHandler
+
+    other = DualCache()
+    other.set_cache("g_map", {"a": {"latency": [0.01]}})
+    router.lowestlatency_logger = LowestLatencyLoggingHandler(router_cache=other)
+    for seed in range(3):
+        random.seed(seed)
+        _same_as_stock(router)
+
+
+def test_register_model_under_either_name_recosts(model_cost_kept):
+    import litellm.utils
+
+    deployments = [{"model_name": "g", "litellm_params": {"model": m, "api_key": "k"}, "model_info": {"id": m}}
+                   for m in ("gpt-4o", "gpt-4o-mini")]
+    router = Router(model_list=deployments, routing_strategy="cost-based-routing")
+    _same_as_stock(router, is_async=True)
+    litellm.utils.register_model({"gpt-4o-mini": {"input_cost_per_token": 1.0, "output_cost_per_token": 1.0}})
+    stock = asyncio.run(_router.ORIGINALS["async_get_available_deployment"](router, "g", {}))
+    assert stock["model_info"]["id"] == "gpt-4o"
+    _same_as_stock(router, is_async=True)
+
+
+def test_the_seed_api_leaves_none_left_to_litellm_for_scoring_strategies():
+    """All candidates over their limits: stock's latency selector shuffles before finding
+    none, so fast_litellm's own API hands that case to litellm (same `random` state)."""
+    from fast_litellm import get_available_deployment
+    from fast_litellm._advanced_router import _router_for
+
+    deployments = [{"model_name": "g", "litellm_params": {"model": "openai/x", "api_key": "k", "rpm": 1},
+                    "model_info": {"id": dep_id}} for dep_id in "ab"]
+    deployments.append({"model_name": "g", "litellm_params": {"model": "openai/x", "api_key": "k"},
+                        "model_info": {"id": "x"}})
+    settings = {"routing_strategy": "latency-based-routing"}
+    router = _router_for(deployments, dict(settings))  # the Router the API keeps for this list
+    minute = datetime.datetime.now().strftime("%Y-%m-%d-%H-%M")
+
+    def used_up():
+        router.cache.set_cache("g_map", {d: {minute: {"rpm": 1, "tpm": 0}, "latency": [0.1]} for d in "ab"})
+
+    used_up()
+    random.seed(3)
+    assert get_available_deployment(deployments, "g", ["x"], settings=settings) is None
+    after_ours = random.getstate()
+    used_up()
+    random.seed(3)
+    with pytest.raises(Exception):  # stock's no-deployments error
+        _router.ORIGINALS["get_available_deployment"](router, "g", request_kwargs={"_excluded_deployment_ids": ["x"]})
+    assert random.getstate() == after_ours
+
+
+def test_a_deployment_stock_cannot_format_is_left_to_stock():
+    router = _latency_router()
+    router.model_list[0]["litellm_params"]["api_base"] = {"unhashable": True}  # edited in place
+    fast_litellm.router_changed(router)
+    assert _router.router_report(router)["handed_to_litellm"] == {"g": "unusual_deployment"}
+    for seed in range(3):
+        random.seed(seed)
+        _same_as_stock(router, request={"metadata": {}})

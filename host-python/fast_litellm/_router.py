@@ -45,7 +45,7 @@ log = logging.getLogger("fast_litellm")
 FEATURE = "rust_routing"
 OPERATION = "route"
 ORIGINALS: dict[str, Callable[..., Any]] = {}  # litellm's Router methods we replaced
-_REGISTER_MODEL: list = []  # litellm.register_model, while ours counts its calls
+_REGISTER_MODEL: list = []  # (module, its register_model) while ours counts the calls
 _PLAN = "_fast_litellm_route_plan"  # the Router attribute our plan lives in
 
 # Request options that change the candidates or the pick: stock handles them.
@@ -127,7 +127,7 @@ class _Plan:
     """What the component knows of one Router, and what it was built from."""
 
     __slots__ = ("handle", "generation", "model_list", "size", "settings", "groups", "reason", "handed", "strategy",
-                 "selector", "cache", "model_cost", "__weakref__")
+                 "selector", "selector_attr", "model_cost", "__weakref__")
 
     def __init__(self, router: Any) -> None:
         self.model_list = router.model_list
@@ -140,20 +140,26 @@ class _Plan:
         self.reason: str | None = None  # why stock serves the whole router
         self.strategy = router.routing_strategy
         self.selector: Any = None  # litellm's selector of a strategy other than simple-shuffle
-        self.cache: Any = None  # the in-memory cache it keeps its state in
-        self.model_cost: Any = None  # cost-based: litellm.model_cost and its size when costed
+        self.selector_attr = ""  # the Router attribute holding it (routing_strategy_init replaces it)
+        self.model_cost: Any = None  # cost-based: what its costs were read from (_model_cost)
 
     def current(self, router: Any) -> bool:
         return (self.model_list is router.model_list and self.size == len(router.model_list)
                 and self.generation == COMPONENT.instantiations and _settings(router) == self.settings
-                and (self.model_cost is None or self.model_cost == _model_cost()))
+                and (self.selector is None or getattr(router, self.selector_attr, None) is self.selector)
+                and (self.model_cost is None or _same_model_cost(self.model_cost)))
 
 
 def _model_cost() -> tuple:
     """What cost-based costs were read from: litellm's cost map, its size and the
-    register_model calls so far (any changes the costs: they are read again)."""
+    register_model calls so far (any change: they are read again)."""
     costs = _Litellm.module.model_cost
-    return id(costs), len(costs), _router_scores.cost_edits
+    return costs, len(costs), _router_scores.cost_edits
+
+
+def _same_model_cost(read_from: tuple) -> bool:
+    costs = _Litellm.module.model_cost
+    return read_from[0] is costs and read_from[1] == len(costs) and read_from[2] == _router_scores.cost_edits
 
 
 def _settings(router: Any) -> tuple:
@@ -244,6 +250,12 @@ def _group_rows(router: Any, name: str, indices: list[int], index: int, strategy
         model = params.get("model")
         if isinstance(model, str) and classify_strategy_router_model(model) is not None:
             return "strategy_marker"
+        if strategy != "simple-shuffle":
+            try:  # stock formats the picked deployment (a deep copy) on these selections,
+                router.print_deployment(deployment)  # and latency/cost key a dict by api_base
+                hash(params.get("api_base", ""))
+            except Exception:
+                return "unusual_deployment"
         weights = [_number(params.get(metric)) for metric in ("weight", "rpm", "tpm")]
         if None in weights:
             return "unusual_weight"
@@ -310,7 +322,7 @@ def _build(router: Any) -> _Plan:
             plan.groups[name] = built[1]
         if plan.strategy != "simple-shuffle":
             plan.selector = _selector(router, plan.strategy)
-            plan.cache = plan.selector.router_cache.in_memory_cache
+            plan.selector_attr = router._DEFAULT_SELECTOR_ATTR_BY_STRATEGY[plan.strategy]
         if plan.strategy == "cost-based-routing":
             plan.model_cost = _model_cost()
         plan.generation = COMPONENT.instantiations
@@ -462,6 +474,11 @@ def _pick(router: Any, plan: _Plan, group: _Group, excluded: Any = None, request
     if excluded:
         cooled = f"{cooled},{';'.join(group.positions(excluded))}"
     prefix = f"{plan.handle},{group.index},"
+    if plan.selector is not None:
+        router_cache = plan.selector.router_cache  # read per call: it can be replaced
+        if router_cache.redis_cache is not None:
+            return "redis_router_cache"
+        cache = router_cache.in_memory_cache
     if plan.strategy in _router_scores.SCORED_STRATEGIES:
         if not cooled:
             candidates = group.candidates
@@ -474,13 +491,13 @@ def _pick(router: Any, plan: _Plan, group: _Group, excluded: Any = None, request
         if not candidates:
             return "no_deployment_available"  # stock raises its no-deployments error
         if plan.strategy == "latency-based-routing":
-            return _router_scores.pick_latency(router, plan, group, candidates, request_kwargs, messages, input,
-                                               _unexpired)
+            return _router_scores.pick_latency(plan.selector, cache, group, candidates, request_kwargs, messages,
+                                               input, _unexpired)
         if plan.strategy == "usage-based-routing-v2":
-            return _router_scores.pick_usage(router, plan, group, candidates, messages, input, _unexpired)
-        return _router_scores.pick_cost(router, plan, group, candidates, messages, input, _unexpired)
+            return _router_scores.pick_usage(cache, candidates, messages, input, _unexpired)
+        return _router_scores.pick_cost(cache, group, candidates, messages, input, _unexpired)
     if plan.strategy == "least-busy":
-        counts = _in_flight(plan.cache, group)
+        counts = _in_flight(cache, group)
         if counts is None:
             return "unusual_in_flight_count"
         if cooled and COMPONENT.router_packed(f"{prefix}d,,{cooled}", plan.generation) == 0:
@@ -611,6 +628,12 @@ def _select(router: Any, model: Any, specific_deployment: Any, request_kwargs: A
     return _guarded(_pick, router, *target, excluded, request_kwargs, messages, input)
 
 
+def _strategy_draws_nothing(router: Any) -> bool:
+    """Whether stock finds "none left" before any draw or write (so answering False is
+    exact): simple-shuffle and least-busy; the scoring strategies draw or write first."""
+    return router.routing_strategy in ("simple-shuffle", "least-busy")
+
+
 def select_excluding(router: Any, model: Any, request_kwargs: Any, excluded: list) -> Any:
     """For fast_litellm's own API: the selection with `excluded` deployment ids left out as
     litellm's `_excluded_deployment_ids` are. The deployment, False when none is left, or
@@ -619,7 +642,7 @@ def select_excluding(router: Any, model: Any, request_kwargs: Any, excluded: lis
     if isinstance(route, str) or route == SHADOW:
         return None
     picked = _select(router, model, False, request_kwargs, excluded)
-    if picked == "no_deployment_available":
+    if picked == "no_deployment_available" and _strategy_draws_nothing(router):
         return False
     if type(picked) is str:
         STATS.handed_off(OPERATION, picked)
@@ -744,33 +767,38 @@ def _async_reason(router: Any) -> str | None:
     for callback in _Litellm.module.callbacks:
         if not isinstance(callback, custom_logger):
             continue
-        method = type(callback).async_filter_deployments
-        if ((method is not default_filter and not _passes_deployments_through(method))
+        if ((type(callback).async_filter_deployments is not default_filter
+             and not _passes_deployments_through(type(callback)))
                 or "async_filter_deployments" in getattr(callback, "__dict__", ())):
             return "callback_filters_deployments"
     return None
 
 
-def _passes_deployments_through(method: Callable[..., Any]) -> bool:
-    """Whether a callback's async_filter_deployments only returns the deployments it was
-    given (the proxy registers one: its model max-budget limiter's). Read once per method
-    from its source: a body of `return healthy_deployments`, under nothing but litellm's
-    `with_service_target` (which only sets a context variable for the call)."""
-    known = _pass_through.get(method)
+def _passes_deployments_through(callback_class: type) -> bool:
+    """Whether a callback class's async_filter_deployments only returns the deployments it
+    is given (the proxy registers one: its model max-budget limiter's). Read once per class
+    from its source: a plain method taking exactly the arguments stock passes, whose body
+    is `return healthy_deployments`, under nothing but litellm's `with_service_target`
+    (which only sets a context variable for the call)."""
+    known = _pass_through.get(callback_class)
     if known is None:
-        known = _pass_through[method] = _returns_its_input(method)
+        known = _pass_through[callback_class] = _returns_its_input(callback_class)
     return known
 
 
 _pass_through: dict = {}
+_FILTER_PARAMS = ["self", "model", "healthy_deployments", "messages", "request_kwargs", "parent_otel_span"]
 
 
-def _returns_its_input(method: Callable[..., Any]) -> bool:
+def _returns_its_input(callback_class: type) -> bool:
     import ast
     import inspect
     import textwrap
+    import types
 
-    function = method
+    function = inspect.getattr_static(callback_class, "async_filter_deployments", None)
+    if type(function) is not types.FunctionType:  # a staticmethod, classmethod, or other object
+        return False
     while hasattr(function, "__wrapped__"):
         if getattr(function, "__code__", None) is not _Litellm.service_target_code:
             return False
@@ -782,11 +810,14 @@ def _returns_its_input(method: Callable[..., Any]) -> bool:
     definition = tree.body[0] if tree.body else None
     if not isinstance(definition, ast.AsyncFunctionDef):
         return False
-    params = [arg.arg for arg in definition.args.args]
+    arguments = definition.args
+    if ([arg.arg for arg in arguments.args] != _FILTER_PARAMS or arguments.posonlyargs or arguments.kwonlyargs
+            or arguments.vararg or arguments.kwarg):
+        return False  # stock calls it with those keywords: anything else raises there
     body = definition.body
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
         body = body[1:]  # the docstring
-    return (params[:3] == ["self", "model", "healthy_deployments"] and len(body) == 1
+    return (len(body) == 1
             and isinstance(body[0], ast.Return) and isinstance(body[0].value, ast.Name)
             and body[0].value.id == "healthy_deployments")
 
@@ -931,8 +962,12 @@ def install() -> bool:
         ORIGINALS["async_get_available_deployment"] = Router.__dict__["async_get_available_deployment"]
         Router.get_available_deployment = get_available_deployment
         Router.async_get_available_deployment = async_get_available_deployment
-        _REGISTER_MODEL.append(_Litellm.module.register_model)
-        _Litellm.module.register_model = _router_scores.counting_edits(_REGISTER_MODEL[0])
+        import litellm.utils
+
+        counting = _router_scores.counting_edits(_Litellm.module.register_model)
+        for module in (_Litellm.module, litellm.utils):  # the same function under both names
+            _REGISTER_MODEL.append((module, module.register_model))
+            module.register_model = counting
         return True
 
 
@@ -944,8 +979,9 @@ def uninstall() -> bool:
         for name, original in ORIGINALS.items():
             setattr(Router, name, original)
         ORIGINALS.clear()
-        if _REGISTER_MODEL:
-            _Litellm.module.register_model = _REGISTER_MODEL.pop()
+        while _REGISTER_MODEL:
+            module, original = _REGISTER_MODEL.pop()
+            module.register_model = original
         return restored
 
 

@@ -261,12 +261,13 @@ def _over(tokens: _Tokens, tpm: Any, rpm: Any, limits: tuple) -> bool:
     return tokens.over(tpm, tpm_limit) or rpm + 1 > rpm_limit
 
 
-def pick_latency(router: Any, plan: Any, group: Any, candidates: dict, request_kwargs: Any, messages: Any,
+def pick_latency(selector: Any, cache: Any, group: Any, candidates: dict, request_kwargs: Any, messages: Any,
                  input: Any, read: Any) -> Any:
     """latency-based-routing's pick among `candidates` (candidates_by_id), or why stock
-    must pick. `read`: the cache read rule (_router._unexpired)."""
-    module, args = _Litellm.latency, plan.selector.routing_args
-    stored = _stored_map(plan.cache, group.usage_key, read)
+    must pick. `cache`: the selector's in-memory cache; `read`: the cache read rule
+    (_router._unexpired)."""
+    module, args = _Litellm.latency, selector.routing_args
+    stored = _stored_map(cache, group.usage_key, read)
     if type(stored) is str:
         return stored
     minute = _minute(module)
@@ -310,7 +311,8 @@ def pick_latency(router: Any, plan: Any, group: Any, candidates: dict, request_k
         return "unusual_latency"  # none within the buffer: stock's pick raises
     # the side effects, in stock's order: the additions, the shuffle, the pick
     if stored is not None:
-        stored.update(missing)
+        for dep_id, entry in missing.items():  # not update(): keep an entry a callback added meanwhile
+            stored.setdefault(dep_id, entry)
     shuffled = _random.sample(entries, len(entries))
     per_api_base, potential = {}, []
     for dep_id, _ in shuffled:
@@ -332,11 +334,11 @@ def pick_latency(router: Any, plan: Any, group: Any, candidates: dict, request_k
     return deployment
 
 
-def pick_cost(router: Any, plan: Any, group: Any, candidates: dict, messages: Any, input: Any, read: Any) -> Any:
+def pick_cost(cache: Any, group: Any, candidates: dict, messages: Any, input: Any, read: Any) -> Any:
     """cost-based-routing's pick among `candidates` (candidates_by_id; the cheapest
     within its limits, the first in the map's order among equals), or why stock must pick."""
     module = _Litellm.cost
-    stored = _stored_map(plan.cache, group.usage_key, read)
+    stored = _stored_map(cache, group.usage_key, read)
     if type(stored) is str:
         return stored
     minute = _minute(module)
@@ -354,15 +356,15 @@ def pick_cost(router: Any, plan: Any, group: Any, candidates: dict, messages: An
     if not ranked:
         return "no_deployment_available"  # stock raises its no-deployments error
     if stored is not None:
-        stored.update(missing)
+        for dep_id, entry in missing.items():  # not update(): keep an entry a callback added meanwhile
+            stored.setdefault(dep_id, entry)
     return ranked[0][0]
 
 
-def pick_usage(router: Any, plan: Any, group: Any, candidates: dict, messages: Any, input: Any,
-               read: Any) -> Any:
+def pick_usage(cache: Any, candidates: dict, messages: Any, input: Any, read: Any) -> Any:
     """usage-based-routing-v2's pick among `candidates` (candidates_by_id): at random
     among those within their limits with the fewest tokens used this UTC minute."""
-    module, cache = _Litellm.usage, plan.cache
+    module = _Litellm.usage
     minute = _utc_minute(module)
     now = cache._clock()
     tokens = _Tokens(module, messages, input)
