@@ -442,3 +442,27 @@ def test_a_deployment_stock_cannot_format_is_left_to_stock():
     for seed in range(3):
         random.seed(seed)
         _same_as_stock(router, request={"metadata": {}})
+
+
+def test_shadow_mode_leaves_litellm_answering_and_its_state_alike():
+    """In shadow mode the scoring strategies run ours first (random restored), then stock
+    answers: the picks, the cached map and the request metadata end as stock alone leaves them."""
+    picks, maps, metadata = {}, {}, {}
+    mismatches = fast_litellm.get_shadow_mismatches()["count"]
+    for mode in ("shadow", "stock"):
+        router = _latency_router(lowest_latency_buffer=1.0)
+        del router.cache.in_memory_cache.cache_dict["g_map"]["c"]  # c missing: inserted on selection
+        fast_litellm.set_feature_state("rust_routing", mode if mode == "shadow" else "disabled")
+        try:
+            random.seed(11)
+            requests = [{"metadata": {}} for _ in range(20)]
+            picks[mode] = [router.get_available_deployment("g", request_kwargs=r)["model_info"]["id"]
+                           for r in requests]
+        finally:
+            fast_litellm.set_feature_state("rust_routing", "enabled")
+        maps[mode] = router.cache.in_memory_cache.cache_dict["g_map"]
+        metadata[mode] = [r["metadata"] for r in requests]
+    assert picks["shadow"] == picks["stock"]  # c: its inserted [0] latency is the lowest
+    assert maps["shadow"] == maps["stock"] and maps["stock"]["c"]["latency"] == [0]
+    assert metadata["shadow"] == metadata["stock"] and "_latency_per_deployment" in metadata["stock"][0]
+    assert fast_litellm.get_shadow_mismatches()["count"] == mismatches
