@@ -21,12 +21,14 @@ insertion, the draw), so stock then starts from the state it would have started 
 
 from __future__ import annotations
 
+import operator
 import random
 from typing import Any
 
 SCORED_STRATEGIES = frozenset({"latency-based-routing", "cost-based-routing", "usage-based-routing-v2"})
 _INF = float("inf")  # the object limits() gives for no limit
 _REAL = (int, float)
+_LATENCY = operator.itemgetter(1)
 _random = random._inst  # the generator random.sample/random.choice use
 
 
@@ -280,13 +282,18 @@ def pick_latency(selector: Any, cache: Any, group: Any, candidates: dict, reques
     write = field is not None and field in request_kwargs
     if write and type(request_kwargs[field]) is not dict:
         return "unusual_request_kwargs"  # stock writes into it
-    latencies, fitting = {}, set()
+    scored, lowest = {}, None  # id -> (deployment, latency, within limits); the lowest within
     try:
-        for dep_id, item_map, candidate in _candidate_entries(entries, candidates):
+        for dep_id, item_map in entries:  # _candidate_entries, _usage, _over inline: this loop
+            candidate = candidates.get(dep_id)  # is most of a selection
+            if candidate is None:
+                continue
+            if type(item_map) is not dict:
+                return "unusual_usage_entry"
             samples = item_map.get("latency", [])
             ttft = item_map.get("time_to_first_token_seconds", [])
-            this_minute = item_map.get(minute, {})  # _usage and _over inline: this loop is
-            rpm, tpm = this_minute.get("rpm", 0), this_minute.get("tpm", 0)  # most of a selection
+            this_minute = item_map.get(minute, {})
+            rpm, tpm = this_minute.get("rpm", 0), this_minute.get("tpm", 0)
             if stream and len(ttft) > 0:
                 latency = (module._percentile_latency(ttft, percentile) if percentile is not None
                            else average(ttft))
@@ -294,19 +301,19 @@ def pick_latency(selector: Any, cache: Any, group: Any, candidates: dict, reques
                 latency = average(samples)
             if type(latency) not in _REAL or latency != latency:
                 return "unusual_latency"  # stock's sort or pick would raise or misorder
-            latencies[dep_id] = latency
             tpm_limit, rpm_limit = candidate[1]
             if tpm_limit is _INF or (bound is not None and tpm + bound <= tpm_limit):
                 over = tpm + 0 > tpm_limit  # False for any count (and raises where stock's does)
             else:
                 over = tokens.over(tpm, tpm_limit)
-            if not (over or rpm + 1 > rpm_limit):
-                fitting.add(dep_id)
+            fits = not (over or rpm + 1 > rpm_limit)
+            scored[dep_id] = (candidate[0], latency, fits)
+            if fits and (lowest is None or latency < lowest):
+                lowest = latency
     except Exception:
         return "unusual_usage_entry"  # stock raises it, from its own state
-    if not fitting:
+    if lowest is None:
         return "no_deployment_available"  # stock raises its no-deployments error
-    lowest = min(latencies[dep_id] for dep_id in fitting)
     if not lowest <= lowest + args.lowest_latency_buffer * lowest:
         return "unusual_latency"  # none within the buffer: stock's pick raises
     # the side effects, in stock's order: the additions, the shuffle, the pick
@@ -316,16 +323,16 @@ def pick_latency(selector: Any, cache: Any, group: Any, candidates: dict, reques
     shuffled = _random.sample(entries, len(entries))
     per_api_base, potential = {}, []
     for dep_id, _ in shuffled:
-        if dep_id not in latencies:
+        score = scored.get(dep_id)
+        if score is None:
             continue
-        deployment = candidates[dep_id][0]
         if write:
-            api_base = deployment.get("litellm_params", {}).get("api_base", "")
+            api_base = score[0].get("litellm_params", {}).get("api_base", "")
             if api_base is not None:
-                per_api_base[api_base] = latencies[dep_id]
-        if dep_id in fitting:
-            potential.append((deployment, latencies[dep_id]))
-    ranked = sorted(potential, key=lambda x: x[1])
+                per_api_base[api_base] = score[1]
+        if score[2]:
+            potential.append(score)
+    ranked = sorted(potential, key=_LATENCY)
     lowest = ranked[0][1]
     buffer = args.lowest_latency_buffer * lowest
     deployment = _random.choice([x for x in ranked if x[1] <= lowest + buffer])[0]
