@@ -45,7 +45,7 @@ def model_list(deployments: int, groups: int, weighted: bool) -> list[dict]:
              "model_info": {"id": f"dep-{i}"}} for i in range(deployments)]
 
 
-def _log_successes(router, strategy: str) -> None:
+def log_successes(router, strategy: str) -> None:
     """Three successes per deployment of group-1 through the strategy's own callback, so
     its map (or usage counters) holds latencies and this minute's usage (as a busy
     proxy's does)."""
@@ -155,7 +155,7 @@ def main() -> int:
         for strategy in strategies:
             for weighted in ((False, True) if strategy == "simple-shuffle" else (True,)):
                 router = Router(model_list=model_list(deployments, groups, weighted), routing_strategy=strategy)
-                _log_successes(router, strategy)
+                log_successes(router, strategy)
                 report = _router.router_report(router)
                 served = "component" if report["accelerated_groups"] else f"litellm ({report.get('reason')})"
                 label = strategy + (" (rpm)" if weighted and strategy == "simple-shuffle" else "")

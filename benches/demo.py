@@ -72,28 +72,48 @@ def fmt_us(us: float) -> str:
     return f"{us:,.0f} µs" if us >= 100 else f"{us:.1f} µs"
 
 
-def routing_demo() -> bool:
-    """Router.get_available_deployment / async_get_available_deployment (simple-shuffle), stock
-    vs accelerated: the same seeded picks, then the time per selection."""
+def routing_demo(strategy: str, label: str) -> bool:
+    """Router.get_available_deployment / async_get_available_deployment with `strategy`,
+    stock vs accelerated: the same seeded picks (from the same router state), then the
+    time per selection. A Router registers its strategy's callbacks in litellm's global
+    lists: they are taken back after the demo."""
+    import litellm
+
+    saved = {name: list(value) for name, value in vars(litellm).items()
+             if "callback" in name and isinstance(value, list)}
+    try:
+        return _routing_demo(strategy, label)
+    finally:
+        for name, value in saved.items():
+            getattr(litellm, name)[:] = value
+
+
+def _routing_demo(strategy: str, label: str) -> bool:
     import asyncio
 
     from litellm import Router
 
-    print("\nRouter(...).get_available_deployment (simple-shuffle, 50 deployments in 5 groups, rpm-weighted)")
+    from bench_routing import log_successes
+
+    print(f"\nRouter(routing_strategy={strategy!r}): {label}, 50 deployments in 5 groups")
     router = Router(model_list=[
         {"model_name": f"group-{i % 5}", "litellm_params": {"model": "openai/gpt-4o-mini", "api_key": "sk-demo",
                                                             "api_base": f"http://127.0.0.1:9/{i}", "rpm": 100 + i},
-         "model_info": {"id": f"dep-{i}"}} for i in range(50)])
+         "model_info": {"id": f"dep-{i}"}} for i in range(50)], routing_strategy=strategy)
+    log_successes(router, strategy)  # latency samples / usage, as litellm's callbacks record them
     messages = [{"role": "user", "content": "hello"}]
+    async_only = strategy == "cost-based-routing"  # litellm has no sync cost-based selector
+
+    async def select_async(n: int) -> list[str]:
+        return [(await router.async_get_available_deployment("group-1", request_kwargs={}, messages=messages))[
+            "model_info"]["id"] for _ in range(n)]
 
     def picks() -> list[str]:
         random.seed(2026)
+        if async_only:
+            return asyncio.run(select_async(200))
         return [router.get_available_deployment("group-1", messages=messages)["model_info"]["id"]
                 for _ in range(200)]
-
-    async def select_async(n: int) -> None:
-        for _ in range(n):
-            await router.async_get_available_deployment("group-1", request_kwargs={}, messages=messages)
 
     stock()
     stock_picks = picks()
@@ -102,15 +122,21 @@ def routing_demo() -> bool:
     fast_picks = picks()
     served, handed, reasons = delta(before, counters(), "route")
     equal = stock_picks == fast_picks and served == 200 and handed == 0
-    sync_us = interleaved_us(lambda _: router.get_available_deployment("group-1", messages=messages),
-                             [None] * 1200)
+    timings = [] if async_only else [("sync", interleaved_us(
+        lambda _: router.get_available_deployment("group-1", messages=messages), [None] * 600))]
     async_us = interleaved_us(lambda _: asyncio.run(select_async(50)), [None] * 12)
-    async_us = (async_us[0] / 50, async_us[1] / 50)
+    timings.append(("async", (async_us[0] / 50, async_us[1] / 50)))
     print(f"  200 seeded picks: {OK + ' the same deployments as stock' if equal else BAD + ' DIFFERENT'}"
-          f" ({served} served by the component, {handed} handed to litellm)")
-    for mode, (s_us, a_us) in (("sync", sync_us), ("async", async_us)):
+          f" ({served} served, {handed} handed to litellm)")
+    for mode, (s_us, a_us) in timings:
         print(f"  {mode:<5} {fmt_us(s_us):>10} stock  {fmt_us(a_us):>10} accelerated  {s_us / a_us:>5.1f}x")
     return equal
+
+
+ROUTING_DEMOS = (("simple-shuffle", "litellm's default, rpm-weighted"),
+                 ("latency-based-routing", "lowest latency logged"),
+                 ("usage-based-routing-v2", "fewest tokens this minute"),
+                 ("cost-based-routing", "cheapest, async only"))
 
 
 def main() -> int:
@@ -190,7 +216,8 @@ def main() -> int:
               f"{fmt_us(s_us):>11} {fmt_us(a_us):>10} {ratio}  {who}")
 
     # ---- routing --------------------------------------------------------------------------
-    all_equal &= routing_demo()
+    for strategy, label in ROUTING_DEMOS:
+        all_equal &= routing_demo(strategy, label)
 
     # ---- a real litellm call path ---------------------------------------------------------
     messages = [
@@ -241,7 +268,8 @@ def main() -> int:
     ops = [op for op in ("token_counter", "encode", "decode") if op in live_ops]
     names = ", ".join(f"litellm.{op}" for op in ops)
     if fast_litellm.health_check()["routing"].get("patched"):
-        names += " and the Router's deployment selection (simple-shuffle, least-busy)"
+        names += (" and the Router's deployment selection (every strategy but v1 usage-based; latency, usage "
+                  "and cost scored by litellm's own rules, in the host, among the component's candidates)")
     matched = ("every count and pick above matches stock litellm exactly" if all_equal
                else "NOT every count or pick above matched stock litellm (marked " + BAD + ")")
     print(
