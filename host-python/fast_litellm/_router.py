@@ -280,8 +280,8 @@ def _group_rows(router: Any, name: str, indices: list[int], index: int, strategy
 
 def _score_group(router: Any, name: str, indices: list[int], group: _Group, candidates: list[int],
                  strategy: str) -> str | None:
-    """What latency- and cost-based scoring reads of the group's deployments, or why stock
-    serves the group."""
+    """What latency-, cost- and usage-based scoring reads of the group's deployments, or why
+    stock serves the group."""
     deployments = [router.model_list[i] for i in indices]
     group.indices = list(indices)
     group.ids = [deployment["model_info"]["id"] for deployment in deployments]
@@ -628,12 +628,6 @@ def _select(router: Any, model: Any, specific_deployment: Any, request_kwargs: A
     return _guarded(_pick, router, *target, excluded, request_kwargs, messages, input)
 
 
-def _strategy_draws_nothing(router: Any) -> bool:
-    """Whether stock finds "none left" before any draw or write (so answering False is
-    exact): simple-shuffle and least-busy; the scoring strategies draw or write first."""
-    return router.routing_strategy in ("simple-shuffle", "least-busy")
-
-
 def select_excluding(router: Any, model: Any, request_kwargs: Any, excluded: list) -> Any:
     """For fast_litellm's own API: the selection with `excluded` deployment ids left out as
     litellm's `_excluded_deployment_ids` are. The deployment, False when none is left, or
@@ -642,7 +636,9 @@ def select_excluding(router: Any, model: Any, request_kwargs: Any, excluded: lis
     if isinstance(route, str) or route == SHADOW:
         return None
     picked = _select(router, model, False, request_kwargs, excluded)
-    if picked == "no_deployment_available" and _strategy_draws_nothing(router):
+    # none left: exact as False where stock finds it before any draw or write (the scoring
+    # strategies shuffle or write first: litellm answers those)
+    if picked == "no_deployment_available" and router.routing_strategy not in _router_scores.SCORED_STRATEGIES:
         return False
     if type(picked) is str:
         STATS.handed_off(OPERATION, picked)

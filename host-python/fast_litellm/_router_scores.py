@@ -28,7 +28,7 @@ from typing import Any
 SCORED_STRATEGIES = frozenset({"latency-based-routing", "cost-based-routing", "usage-based-routing-v2"})
 _INF = float("inf")  # the object limits() gives for no limit
 _REAL = (int, float)
-_LATENCY = operator.itemgetter(1)
+_SCORE = operator.itemgetter(1)  # of (deployment, latency or cost, ...)
 _random = random._inst  # the generator random.sample/random.choice use
 
 
@@ -74,15 +74,17 @@ def counting_edits(register_model: Any) -> Any:
 
 
 def problems() -> list[str]:
-    """What in litellm's latency/cost strategies differs from the tested shape."""
+    """What in litellm's latency-, cost- and usage-based strategies differs from the tested
+    shape."""
     try:
         from litellm.router_strategy import lowest_cost, lowest_latency, lowest_tpm_rpm_v2 as usage
 
-        needed = [(usage, "token_counter"), (usage, "get_utc_datetime"), (usage, "LowestTPMLoggingHandler_v2"),(lowest_latency, "_average_latency"), (lowest_latency, "_percentile_latency"),
-                  (lowest_latency, "token_counter"), (lowest_latency, "datetime"),
+        needed = [(lowest_latency, "LowestLatencyLoggingHandler"), (lowest_latency, "_average_latency"),
+                  (lowest_latency, "_percentile_latency"), (lowest_latency, "token_counter"),
+                  (lowest_latency, "datetime"), (lowest_cost, "LowestCostLoggingHandler"),
                   (lowest_cost, "_deployment_cost_map_rates"), (lowest_cost, "token_counter"),
-                  (lowest_cost, "datetime"), (lowest_latency, "LowestLatencyLoggingHandler"),
-                  (lowest_cost, "LowestCostLoggingHandler")]
+                  (lowest_cost, "datetime"), (usage, "LowestTPMLoggingHandler_v2"), (usage, "token_counter"),
+                  (usage, "get_utc_datetime")]
         return [f"{module.__name__}.{name} not found" for module, name in needed if not hasattr(module, name)]
     except Exception as exc:
         return [f"{type(exc).__name__}: {exc}"]
@@ -144,19 +146,27 @@ def cost(deployment: dict) -> Any:
 
 
 def _minute(module: Any) -> str:
-    """The per-minute key the selectors build, from one clock read (they read the clock
-    three times: at a minute's turn, within microseconds, theirs can mix two minutes).
-    Formatted once per minute: strftime is most of the cost."""
-    global _last_minute
-    now = module.datetime.now()
+    """latency- and cost-based routing's per-minute key, from one clock read (they read the
+    clock three times: at a minute's turn, within microseconds, theirs can mix two minutes)."""
+    return _minute_key(module.datetime.now(), "%Y-%m-%d-%H-%M")
+
+
+def _utc_minute(module: Any) -> str:
+    """usage-based-routing-v2's minute key (`%H-%M` in UTC)."""
+    return _minute_key(module.get_utc_datetime(), "%H-%M")
+
+
+def _minute_key(now: Any, form: str) -> str:
+    """`now.strftime(form)` for a form with no unit below the minute, formatted once per
+    minute: strftime is most of the cost."""
     fields = (now.minute, now.hour, now.day, now.month, now.year)
-    last = _last_minute  # one read: another thread may replace it meanwhile
-    if fields != last[0]:
-        last = _last_minute = (fields, now.strftime("%Y-%m-%d-%H-%M"))
+    last = _minute_keys.get(form)  # one read: another thread may replace it meanwhile
+    if last is None or fields != last[0]:
+        last = _minute_keys[form] = (fields, now.strftime(form))
     return last[1]
 
 
-_last_minute: tuple = (None, "")  # (minute, hour, day, month, year), the key formatted
+_minute_keys: dict = {}  # form -> ((minute, hour, day, month, year), the key formatted)
 
 
 def _stored_map(cache: Any, key: str, read: Any) -> Any:
@@ -230,6 +240,14 @@ def _entries(stored: Any, candidates: dict, new_entry: Any) -> tuple[list, dict]
     (added in candidate order), and those additions."""
     missing = {dep_id: new_entry() for dep_id in candidates if stored is None or dep_id not in stored}
     return (list(stored.items()) if stored is not None else []) + list(missing.items()), missing
+
+
+def _add_missing(stored: Any, missing: dict) -> None:
+    """Stock's insertion of the candidates the cached map lacks (none into a fresh map: it
+    is not cached). Not update(): an entry a callback added meanwhile is kept."""
+    if stored is not None:
+        for dep_id, entry in missing.items():
+            stored.setdefault(dep_id, entry)
 
 
 def _candidate_entries(entries: list, candidates: dict) -> Any:
@@ -317,9 +335,7 @@ def pick_latency(selector: Any, cache: Any, group: Any, candidates: dict, reques
     if not lowest <= lowest + args.lowest_latency_buffer * lowest:
         return "unusual_latency"  # none within the buffer: stock's pick raises
     # the side effects, in stock's order: the additions, the shuffle, the pick
-    if stored is not None:
-        for dep_id, entry in missing.items():  # not update(): keep an entry a callback added meanwhile
-            stored.setdefault(dep_id, entry)
+    _add_missing(stored, missing)
     shuffled = _random.sample(entries, len(entries))
     per_api_base, potential = {}, []
     for dep_id, _ in shuffled:
@@ -332,7 +348,7 @@ def pick_latency(selector: Any, cache: Any, group: Any, candidates: dict, reques
                 per_api_base[api_base] = score[1]
         if score[2]:
             potential.append(score)
-    ranked = sorted(potential, key=_LATENCY)
+    ranked = sorted(potential, key=_SCORE)
     lowest = ranked[0][1]
     buffer = args.lowest_latency_buffer * lowest
     deployment = _random.choice([x for x in ranked if x[1] <= lowest + buffer])[0]
@@ -357,14 +373,12 @@ def pick_cost(cache: Any, group: Any, candidates: dict, messages: Any, input: An
             rpm, tpm = _usage(item_map, minute)
             if not _over(tokens, tpm, rpm, candidate[1]):
                 potential.append((candidate[0], candidate[2]))
-        ranked = sorted(potential, key=lambda x: x[1])
+        ranked = sorted(potential, key=_SCORE)
     except Exception:
         return "unusual_usage_entry"  # stock raises it, from its own state
     if not ranked:
         return "no_deployment_available"  # stock raises its no-deployments error
-    if stored is not None:
-        for dep_id, entry in missing.items():  # not update(): keep an entry a callback added meanwhile
-            stored.setdefault(dep_id, entry)
+    _add_missing(stored, missing)
     return ranked[0][0]
 
 
@@ -398,18 +412,6 @@ def pick_usage(cache: Any, candidates: dict, messages: Any, input: Any, read: An
     return _random.choice(potential)
 
 
-def _utc_minute(module: Any) -> str:
-    """usage-based-routing-v2's minute key (`%H-%M` in UTC), formatted once per minute."""
-    global _last_utc_minute
-    now = module.get_utc_datetime()
-    fields = (now.minute, now.hour)
-    last = _last_utc_minute
-    if fields != last[0]:
-        last = _last_utc_minute = (fields, now.strftime("%H-%M"))
-    return last[1]
-
-
-_last_utc_minute: tuple = (None, "")
 _COUNTS = (int, float, type(None))
 
 
