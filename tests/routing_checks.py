@@ -5,6 +5,7 @@ fixture (`routing_on`) that the importing test module gets by importing it.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import random
 import time
@@ -163,17 +164,34 @@ async def apick(router: Router, model: str = "g", request_kwargs: dict | None = 
     return got
 
 
-async def apick_raises(router: Router, model: str = "g", request_kwargs: dict | None = None) -> Exception:
+async def apick_raises(router: Router, model: str = "g", request_kwargs: dict | None = None, **kwargs) -> Exception:
+    """The accelerated async error, after checking it is stock's (type, message, `random`);
+    `kwargs` (messages, input) go to both selections."""
     stock = _router.ORIGINALS["async_get_available_deployment"]
     state = random.getstate()
     with pytest.raises(Exception) as expected:
-        await stock(router, model, {} if request_kwargs is None else copy.deepcopy(request_kwargs))
+        await stock(router, model, {} if request_kwargs is None else copy.deepcopy(request_kwargs), **kwargs)
     state_after_stock = random.getstate()
     random.setstate(state)
     with pytest.raises(Exception) as got:
         await router.async_get_available_deployment(
-            model, request_kwargs={} if request_kwargs is None else copy.deepcopy(request_kwargs))
+            model, request_kwargs={} if request_kwargs is None else copy.deepcopy(request_kwargs), **kwargs)
     assert type(got.value) is type(expected.value)
     assert str(got.value) == str(expected.value)
     assert random.getstate() == state_after_stock
     return got.value
+
+
+def both(router: Router, model: str = "g", **kwargs) -> tuple[str, str]:
+    """The sync and the async pick's ids (each checked against stock)."""
+    request_kwargs = kwargs.pop("request_kwargs", None)
+    return (_id(pick(router, model, request_kwargs=request_kwargs, **kwargs)),
+            _id(asyncio.run(apick(router, model, request_kwargs, **kwargs))))
+
+
+def async_ids(router: Router, n: int = 1, model: str = "g", **kwargs) -> list[str]:
+    """The ids of `n` async picks in a row (each checked against stock)."""
+    async def run() -> list[str]:
+        return [_id(await apick(router, model, **kwargs)) for _ in range(n)]
+
+    return asyncio.run(run())

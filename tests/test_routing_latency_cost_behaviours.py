@@ -43,7 +43,7 @@ from fast_litellm import _router
 
 from routing_checks import (  # noqa: F401 - routing_on: the autouse fixture
     _clear_of_minute_end, _cool, _deployment, _handed, _id, _route_stats, _served, _with_limit, apick,
-    apick_raises, pick, pick_raises, routing_on,
+    apick_raises, async_ids, both, pick, pick_raises, routing_on,
 )
 
 LATENCY, COST = "latency-based-routing", "cost-based-routing"
@@ -112,18 +112,6 @@ def _timeout() -> Exception:
     return litellm.Timeout(message="Request timed out", model="gpt-4o-mini", llm_provider="openai")
 
 
-def both(router: Router, model: str = "g", **kwargs) -> tuple[str, str]:
-    """The sync and the async pick's ids (each checked against stock)."""
-    request_kwargs = kwargs.pop("request_kwargs", None)
-    return (_id(pick(router, model, request_kwargs=request_kwargs, **kwargs)),
-            _id(asyncio.run(apick(router, model, request_kwargs, **kwargs))))
-
-
-def _async_ids(router: Router, n: int = 1, model: str = "g", **kwargs) -> list[str]:
-    async def run() -> list[str]:
-        return [_id(await apick(router, model, **kwargs)) for _ in range(n)]
-
-    return asyncio.run(run())
 
 
 
@@ -195,7 +183,7 @@ def test_latency_buffer_spreads_picks_among_the_near_lowest(buffer, expected):
     _success(router, 2, 2.0)
     _success(router, 3, 10.0)
 
-    picked = Counter(_id(pick(router)) for _ in range(60)) + Counter(_async_ids(router, 60))
+    picked = Counter(_id(pick(router)) for _ in range(60)) + Counter(async_ids(router, 60))
 
     assert set(picked) == expected
     if len(expected) > 1:
@@ -209,7 +197,7 @@ def test_latency_without_samples_picks_at_random():
     always the first), sync and async."""
     router = _router_of(LATENCY, *(_deployment(f"fast-endpoint-{i}") for i in range(1, 5)))
 
-    picked = Counter(_id(pick(router)) for _ in range(100)) + Counter(_async_ids(router, 100))
+    picked = Counter(_id(pick(router)) for _ in range(100)) + Counter(async_ids(router, 100))
 
     assert set(picked) == {f"fast-endpoint-{i}" for i in range(1, 5)}
     assert min(picked.values()) > 25
@@ -226,7 +214,7 @@ def test_latency_map_past_its_ttl_is_forgotten():
     assert {both(router) for _ in range(10)} == {("a", "a")}
 
     time.sleep(0.35)
-    picked = Counter(_id(pick(router)) for _ in range(50)) + Counter(_async_ids(router, 50))
+    picked = Counter(_id(pick(router)) for _ in range(50)) + Counter(async_ids(router, 50))
 
     assert set(picked) == {"a", "b"} and min(picked.values()) > 20
     assert _route_stats() == _served(120)
@@ -544,11 +532,11 @@ def test_cost_cheapest_deployment_by_the_cost_map_is_picked():
                         _deployment("gpt-3.5-turbo", model="gpt-3.5-turbo"),
                         _deployment("gpt-4o-mini", model="gpt-4o-mini"))
 
-    assert set(_async_ids(router, 10)) == {"gpt-4o-mini"}
+    assert set(async_ids(router, 10)) == {"gpt-4o-mini"}
     _cool(router, "gpt-4o-mini")
-    assert _async_ids(router) == ["gpt-3.5-turbo"]
+    assert async_ids(router) == ["gpt-3.5-turbo"]
     _cool(router, "gpt-3.5-turbo")
-    assert _async_ids(router) == ["gpt-4o"]
+    assert async_ids(router) == ["gpt-4o"]
     assert _route_stats() == _served(12)
 
 
@@ -564,15 +552,15 @@ def test_cost_custom_prices_in_litellm_params():
                                     input_cost_per_token=0.000000001, output_cost_per_token=0.00000001),
                         _deployment("chatgpt-v-5", model="openai/chatgpt-v-5",
                                     input_cost_per_token=10, output_cost_per_token=12))
-    assert _async_ids(router, 5) == ["chatgpt-v-1"] * 5
+    assert async_ids(router, 5) == ["chatgpt-v-1"] * 5
 
     discounted = _router_of(COST, _deployment("mini", model="gpt-4o-mini"),
                             _deployment("discounted-gpt-4", model="gpt-4", input_cost_per_token=1e-08,
                                         output_cost_per_token=1e-08),
                             _deployment("half-custom", model="gpt-4o-mini", input_cost_per_token=1e-09))
-    assert _async_ids(discounted) == ["discounted-gpt-4"]  # 2e-08 < mini's 1e-09 + 6e-07
+    assert async_ids(discounted) == ["discounted-gpt-4"]  # 2e-08 < mini's 1e-09 + 6e-07
     _cool(discounted, "discounted-gpt-4")
-    assert _async_ids(discounted) == ["half-custom"]  # 1e-09 + 6e-07 < 1.5e-07 + 6e-07
+    assert async_ids(discounted) == ["half-custom"]  # 1e-09 + 6e-07 < 1.5e-07 + 6e-07
     assert _route_stats() == _served(7)
 
 
@@ -590,15 +578,15 @@ def test_cost_unknown_models_cost_five_plus_five():
                         _deployment("prefixed", model="openai/gpt-4o-mini"),
                         _deployment("custom-9", model="openai/x-9", input_cost_per_token=4.0,
                                     output_cost_per_token=5.0))
-    assert _async_ids(router) == ["custom-9"]
+    assert async_ids(router) == ["custom-9"]
     _cool(router, "custom-9")
-    assert _async_ids(router) == ["unknown"]  # a tie at 10 with zero-priced and prefixed: the first
+    assert async_ids(router) == ["unknown"]  # a tie at 10 with zero-priced and prefixed: the first
     _cool(router, "unknown", "zero-priced", "prefixed")
-    assert _async_ids(router) == ["custom-12"]
+    assert async_ids(router) == ["custom-12"]
 
     priced = _router_of(COST, _deployment("unknown", model="openai/no-such-model-xyz"),
                         _deployment("mini", model="gpt-4o-mini"))
-    assert _async_ids(priced) == ["mini"]
+    assert async_ids(priced) == ["mini"]
     assert _route_stats() == _served(4)
 
 
@@ -616,11 +604,11 @@ def test_cost_base_model_and_cost_map_entries(monkeypatch):
                         _deployment("based-on-mini", model="openai/my-deployment", info={"base_model": "gpt-4o-mini"}),
                         _deployment("custom", model="openai/provider-entry"))
 
-    assert _async_ids(router) == ["custom"]
+    assert async_ids(router) == ["custom"]
     _cool(router, "custom")
-    assert _async_ids(router) == ["based-on-mini"]
+    assert async_ids(router) == ["based-on-mini"]
     _cool(router, "based-on-mini")
-    assert _async_ids(router) == ["gpt-4"]  # 9e-05 against the corrupt entry's 10
+    assert async_ids(router) == ["gpt-4"]  # 9e-05 against the corrupt entry's 10
     assert _route_stats() == _served(3)
 
 
@@ -629,10 +617,10 @@ def test_cost_ties_go_to_the_first_in_the_map_order():
     deployment of the list; once a call to "c" is logged, the map holds "c" first (the
     others are added after it) and the tie goes to "c"."""
     router = _router_of(COST, *(_deployment(d, model="gpt-4o-mini") for d in "abc"))
-    assert _async_ids(router, 5) == ["a"] * 5
+    assert async_ids(router, 5) == ["a"] * 5
 
     _success(router, "c", 1.0, use_async=True)
-    assert _async_ids(router, 5) == ["c"] * 5
+    assert async_ids(router, 5) == ["c"] * 5
     assert list(_stored(router)) == ["c", "a", "b"]
     assert _route_stats() == _served(10)
 
@@ -655,7 +643,7 @@ def test_cost_rpm_limit_excludes_a_deployment_used_up_this_minute(where, ans_rpm
     assert _stored(router) == {"1234": {minute: {"tpm": 0, "rpm": 3}}, "5678": {minute: {"tpm": 0, "rpm": 3}}}
 
     if ans_rpm == 5:
-        assert _async_ids(router) == ["1234"]
+        assert async_ids(router) == ["1234"]
         assert _route_stats() == _served(1)
     else:
         error = asyncio.run(apick_raises(router))
@@ -668,11 +656,11 @@ def test_cost_cheapest_is_skipped_once_its_rpm_is_used_up():
     against rpm this minute: the cheapest (rpm 2) is picked twice, then the next cheapest."""
     _clear_of_minute_end()
     router = _router_of(COST, _deployment("expensive", model="gpt-4"), _deployment("cheap", model="gpt-4o-mini", rpm=2))
-    assert _async_ids(router) == ["cheap"]
+    assert async_ids(router) == ["cheap"]
     _success(router, "cheap", 0.1)
-    assert _async_ids(router) == ["cheap"]
+    assert async_ids(router) == ["cheap"]
     _success(router, "cheap", 0.1, use_async=True)
-    assert _async_ids(router, 3) == ["expensive"] * 3
+    assert async_ids(router, 3) == ["expensive"] * 3
     assert _route_stats() == _served(5)
 
 
@@ -690,9 +678,9 @@ def test_cost_tpm_limit_counts_the_request_tokens(where):
     minute = datetime.now().strftime("%Y-%m-%d-%H-%M")
     assert _stored(router)["cheap"] == {minute: {"tpm": 50, "rpm": 2}}
 
-    assert _async_ids(router, messages=SHORT) == ["cheap"]
-    assert _async_ids(router, messages=LONG) == ["expensive"]
-    assert _async_ids(router, request_kwargs={}) == ["cheap"]
+    assert async_ids(router, messages=SHORT) == ["cheap"]
+    assert async_ids(router, messages=LONG) == ["expensive"]
+    assert async_ids(router, request_kwargs={}) == ["cheap"]
     assert _route_stats() == _served(3)
 
 
@@ -703,11 +691,11 @@ def test_cost_cooldown_and_order_come_before_the_cost_pick():
     router = _router_of(COST, _deployment("backup-cheap", model="gpt-4o-mini", order=2),
                         _deployment("first-pricey", model="gpt-4", order=1),
                         _deployment("first-mid", model="gpt-4o", order=1))
-    assert _async_ids(router, 3) == ["first-mid"] * 3
+    assert async_ids(router, 3) == ["first-mid"] * 3
     _cool(router, "first-mid")
-    assert _async_ids(router) == ["first-pricey"]
+    assert async_ids(router) == ["first-pricey"]
     _cool(router, "first-pricey")
-    assert _async_ids(router) == ["backup-cheap"]
+    assert async_ids(router) == ["backup-cheap"]
     _cool(router, "backup-cheap")
     error = asyncio.run(apick_raises(router))
     assert isinstance(error, RouterRateLimitError) and error.type == "all_deployments_in_cooldown"
@@ -727,7 +715,7 @@ def test_cost_logging_without_a_deployment_id_changes_nothing():
         selector.log_failure_event(no_id, {}, now, now)
         asyncio.run(selector.async_log_success_event(no_id, {}, now, now))
     assert _stored(router) is None
-    assert _async_ids(router, 3) == ["cheap"] * 3
+    assert async_ids(router, 3) == ["cheap"] * 3
     assert _route_stats() == _served(3)
 
 
@@ -761,7 +749,7 @@ def test_cost_real_acompletion_goes_to_the_cheapest():
     assert asyncio.run(run()) == ["gpt-3.5-turbo"] * 3
     minute = datetime.now().strftime("%Y-%m-%d-%H-%M")
     assert _stored(router)["gpt-3.5-turbo"][minute]["rpm"] == 3
-    assert _async_ids(router) == ["gpt-3.5-turbo"]
+    assert async_ids(router) == ["gpt-3.5-turbo"]
     assert _route_stats() == _served(4)
 
 

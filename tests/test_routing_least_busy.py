@@ -35,7 +35,7 @@ from fast_litellm import _router
 from test_proxy import _MockOpenAI
 
 from routing_checks import (  # noqa: F401 - routing_on: the autouse fixture
-    _cool, _deployment, _handed, _id, _route_stats, _served, apick, apick_raises, pick, pick_raises,
+    _cool, _deployment, _handed, _id, _route_stats, _served, apick, apick_raises, both, pick, pick_raises,
     routing_on,
 )
 MESSAGES = [{"role": "user", "content": "Hey, how's it going?"}]
@@ -89,10 +89,6 @@ def _key(dep_id, group: str = "g") -> str:
 def _in_flight(router: Router, *dep_ids, group: str = "g") -> dict:
     return {str(d): router.cache.get_cache(_key(d, group), local_only=True) for d in dep_ids}
 
-
-def both(router: Router, model: str = "g") -> tuple[str, str]:
-    """The sync and the async pick's ids (each checked against stock)."""
-    return _id(pick(router, model)), _id(asyncio.run(apick(router, model)))
 
 
 def _wait_for(condition, timeout: float = 3.0) -> None:

@@ -26,7 +26,6 @@ handed to litellm.
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections import Counter
 from datetime import timedelta
@@ -40,8 +39,8 @@ from litellm.utils import get_utc_datetime
 from fast_litellm import _router
 
 from routing_checks import (  # noqa: F401 - routing_on: the autouse fixture
-    _clear_of_minute_end, _cool, _deployment, _handed, _id, _route_stats, _served, _with_limit, apick,
-    apick_raises, pick, pick_raises, routing_on,
+    _clear_of_minute_end, _cool, _deployment, _handed, _id, _route_stats, _served, _with_limit,
+    apick_raises, async_ids, both, pick, pick_raises, routing_on,
 )
 
 V2 = "usage-based-routing-v2"
@@ -105,39 +104,12 @@ def _requests(router: Router, dep_id: str, n: int = 1, *, use_async: bool = Fals
             router.lowesttpm_logger_v2.pre_call_check(deployment)
 
 
-def both(router: Router, model: str = "g", **kwargs) -> tuple[str, str]:
-    """The sync and the async pick's ids (each checked against stock)."""
-    return _id(pick(router, model, **kwargs)), _id(asyncio.run(apick(router, model, {}, **kwargs)))
-
-
-def _async_ids(router: Router, n: int = 1, model: str = "g", **kwargs) -> list[str]:
-    async def run() -> list[str]:
-        return [_id(await apick(router, model, {}, **kwargs)) for _ in range(n)]
-
-    return asyncio.run(run())
 
 
 def _both_raise(router: Router, **kwargs) -> tuple[Exception, Exception]:
     """The sync and the async error (each checked against stock's)."""
-    return pick_raises(router, **kwargs), asyncio.run(_apick_raises(router, **kwargs))
+    return pick_raises(router, **kwargs), asyncio.run(apick_raises(router, **kwargs))
 
-
-async def _apick_raises(router: Router, model: str = "g", **kwargs) -> Exception:
-    """apick_raises, with messages or input passed to both selections."""
-    if not kwargs:
-        return await apick_raises(router, model)
-    stock = _router.ORIGINALS["async_get_available_deployment"]
-    state = random.getstate()
-    with pytest.raises(Exception) as expected:
-        await stock(router, model, {}, **kwargs)
-    state_after_stock = random.getstate()
-    random.setstate(state)
-    with pytest.raises(Exception) as got:
-        await router.async_get_available_deployment(model, request_kwargs={}, **kwargs)
-    assert type(got.value) is type(expected.value)
-    assert str(got.value) == str(expected.value)
-    assert random.getstate() == state_after_stock
-    return got.value
 
 
 
@@ -178,13 +150,13 @@ def test_ties_are_broken_at_random():
     router = _router_of(*(_deployment(d, tpm=1440) for d in ("a", "b", "c", "d")))
 
     unused = Counter(_id(pick(router, messages=MESSAGES)) for _ in range(150))
-    unused += Counter(_async_ids(router, 150, messages=MESSAGES))
+    unused += Counter(async_ids(router, 150, messages=MESSAGES))
     assert set(unused) == {"a", "b", "c", "d"} and min(unused.values()) > 45
 
     for dep_id in ("a", "b", "c"):
         _tokens(router, dep_id, 30)
     _tokens(router, "d", 31, use_async=True)
-    used = Counter(_id(pick(router)) for _ in range(150)) + Counter(_async_ids(router, 150))
+    used = Counter(_id(pick(router)) for _ in range(150)) + Counter(async_ids(router, 150))
     assert set(used) == {"a", "b", "c"} and min(used.values()) > 65
     assert _route_stats() == _served(600)
 
@@ -345,7 +317,7 @@ def test_counters_expire_with_their_ttl():
     for metric in ("tpm", "rpm"):  # still stored, past their expiry
         key = _counter_key(router, "a", metric)
         assert key in stored.cache_dict and stored.ttl_dict[key] < time.time()
-    picked = Counter(_id(pick(router)) for _ in range(40)) + Counter(_async_ids(router, 40))
+    picked = Counter(_id(pick(router)) for _ in range(40)) + Counter(async_ids(router, 40))
     assert set(picked) == {"a", "b"} and min(picked.values()) > 20
     assert _route_stats() == _served(90)
 
