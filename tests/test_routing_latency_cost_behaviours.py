@@ -39,7 +39,7 @@ import pytest
 from litellm import Router
 from litellm.types.router import RouterRateLimitError
 
-from fast_litellm import _router
+from fast_litellm import _router, _router_scores
 
 from routing_checks import (  # noqa: F401 - routing_on: the autouse fixture
     _clear_of_minute_end, _cool, _deployment, _handed, _id, _route_stats, _served, _with_limit, apick,
@@ -808,3 +808,21 @@ def test_missing_candidates_are_inserted_into_the_cached_map_as_stock_inserts_th
     _, stored = run_both()  # b's cooldown over: added last
     assert list(stored) == ["c", "someone-else", "a", "d", "b"]
     assert _route_stats() == _served(3)
+
+
+def test_latency_averages_with_the_installed_litellms_function(monkeypatch):
+    """litellm's averaging is inlined only while lowest_latency._average_latency is the
+    function it was checked to be: a replaced one (here: the worst sample) is called, as
+    stock calls it."""
+    from litellm.router_strategy import lowest_latency
+
+    assert _router_scores._Litellm.plain_average is lowest_latency._average_latency
+    router = _router_of(LATENCY, _deployment(1), _deployment(2))
+    for seconds in (1.0, 5.0):
+        _success(router, 1, seconds)  # average 3, worst 5
+    for seconds in (4.0, 4.0):
+        _success(router, 2, seconds)  # average 4, worst 4
+    assert both(router) == ("1", "1")
+    monkeypatch.setattr(lowest_latency, "_average_latency", lambda samples: max(samples, default=0.0))
+    assert both(router) == ("2", "2")
+    assert _route_stats() == _served(4)

@@ -22,14 +22,15 @@ insertion, the draw), so stock then starts from the state it would have started 
 from __future__ import annotations
 
 import operator
-import random
 from typing import Any
+
+from . import _draws
 
 SCORED_STRATEGIES = frozenset({"latency-based-routing", "cost-based-routing", "usage-based-routing-v2"})
 _INF = float("inf")  # the object limits() gives for no limit
 _REAL = (int, float)
 _SCORE = operator.itemgetter(1)  # of (deployment, latency or cost, ...)
-_random = random._inst  # the generator random.sample/random.choice use
+_random = _draws._random
 
 
 class _Litellm:
@@ -39,6 +40,7 @@ class _Litellm:
     cost: Any = None
     usage: Any = None
     selector_types: dict = {}
+    plain_average: Any = None  # lowest_latency._average_latency, when it is the expression inlined
     metadata_field, old_metadata_field = "litellm_metadata", "metadata"
 
     @classmethod
@@ -49,9 +51,27 @@ class _Litellm:
         cls.metadata_field, cls.old_metadata_field = LITELLM_METADATA_FIELD, OLD_LITELLM_METADATA_FIELD
         cls.usage = lowest_tpm_rpm_v2
         cls.latency, cls.cost = lowest_latency, lowest_cost
+        average = getattr(lowest_latency, "_average_latency", None)
+        cls.plain_average = average if _same_code(average, _average_latency) and not (
+            {"sum", "len"} & lowest_latency.__dict__.keys()) else None
+        _draws.check()
         cls.selector_types = {"latency-based-routing": lowest_latency.LowestLatencyLoggingHandler,
                               "cost-based-routing": lowest_cost.LowestCostLoggingHandler,
                               "usage-based-routing-v2": lowest_tpm_rpm_v2.LowestTPMLoggingHandler_v2}
+
+
+# litellm 1.106's lowest_latency._average_latency (no docstring: it would be a constant of
+# the code compared), which pick_latency inlines when the installed one compiles alike
+def _average_latency(samples: Any) -> float:
+    if not samples:
+        return 0.0
+    return sum(samples) / len(samples)
+
+
+def _same_code(function: Any, reference: Any) -> bool:
+    code, expected = getattr(function, "__code__", None), reference.__code__
+    return code is not None and (code.co_code, code.co_consts, code.co_names, code.co_varnames) == (
+        expected.co_code, expected.co_consts, expected.co_names, expected.co_varnames)
 
 
 # litellm.register_model calls (it updates cost-map rows in place): plans costed before
@@ -238,6 +258,8 @@ def upper_bound(messages: Any) -> int | None:
 def _entries(stored: Any, candidates: dict, new_entry: Any) -> tuple[list, dict]:
     """The map's entries as stock iterates them once it has added the missing candidates
     (added in candidate order), and those additions."""
+    if stored is not None and stored.keys() >= candidates.keys():  # the common case: none to add
+        return list(stored.items()), {}
     missing = {dep_id: new_entry() for dep_id in candidates if stored is None or dep_id not in stored}
     return (list(stored.items()) if stored is not None else []) + list(missing.items()), missing
 
@@ -294,27 +316,30 @@ def pick_latency(selector: Any, cache: Any, group: Any, candidates: dict, reques
     entries, missing = _entries(stored, candidates, lambda: {"latency": [0], minute: {"tpm": 0, "rpm": 0}})
     stream = request_kwargs is not None and request_kwargs.get("stream", None) is True
     percentile, average = args.ttft_percentile, module._average_latency
+    inline_average = average is _Litellm.plain_average
     tokens = _Tokens(module, messages, input)
     bound = tokens.upper()
     field = _metadata_field(request_kwargs)
     write = field is not None and field in request_kwargs
     if write and type(request_kwargs[field]) is not dict:
         return "unusual_request_kwargs"  # stock writes into it
-    scored, lowest = {}, None  # id -> (deployment, latency, within limits); the lowest within
+    scores = [None] * len(entries)  # by map position: (deployment, latency, within limits)
+    lowest = None  # the lowest latency within limits
     try:
-        for dep_id, item_map in entries:  # _candidate_entries, _usage, _over inline: this loop
-            candidate = candidates.get(dep_id)  # is most of a selection
+        for position, (dep_id, item_map) in enumerate(entries):  # _candidate_entries, _usage and
+            candidate = candidates.get(dep_id)  # _over inline: this loop is most of a selection
             if candidate is None:
                 continue
             if type(item_map) is not dict:
                 return "unusual_usage_entry"
             samples = item_map.get("latency", [])
-            ttft = item_map.get("time_to_first_token_seconds", [])
             this_minute = item_map.get(minute, {})
             rpm, tpm = this_minute.get("rpm", 0), this_minute.get("tpm", 0)
-            if stream and len(ttft) > 0:
+            if stream and len(ttft := item_map.get("time_to_first_token_seconds", [])) > 0:
                 latency = (module._percentile_latency(ttft, percentile) if percentile is not None
                            else average(ttft))
+            elif inline_average:
+                latency = sum(samples) / len(samples) if samples else 0.0  # litellm's _average_latency
             else:
                 latency = average(samples)
             if type(latency) not in _REAL or latency != latency:
@@ -325,7 +350,7 @@ def pick_latency(selector: Any, cache: Any, group: Any, candidates: dict, reques
             else:
                 over = tokens.over(tpm, tpm_limit)
             fits = not (over or rpm + 1 > rpm_limit)
-            scored[dep_id] = (candidate[0], latency, fits)
+            scores[position] = (candidate[0], latency, fits)
             if fits and (lowest is None or latency < lowest):
                 lowest = latency
     except Exception:
@@ -336,10 +361,9 @@ def pick_latency(selector: Any, cache: Any, group: Any, candidates: dict, reques
         return "unusual_latency"  # none within the buffer: stock's pick raises
     # the side effects, in stock's order: the additions, the shuffle, the pick
     _add_missing(stored, missing)
-    shuffled = _random.sample(entries, len(entries))
     per_api_base, potential = {}, []
-    for dep_id, _ in shuffled:
-        score = scored.get(dep_id)
+    for position in _draws.sample_order(len(entries)):
+        score = scores[position]
         if score is None:
             continue
         if write:

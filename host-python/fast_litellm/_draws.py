@@ -1,0 +1,61 @@
+"""Python's random draws as litellm's selectors make them, made cheaper.
+
+litellm draws from the module-level generator (`random.sample`, `random.choice`,
+`random.choices`); a selection served by fast-litellm must take the same draws from the
+same generator, so that a seeded program picks what it picks without us and the draws
+after a selection are the ones stock would leave. `random.sample(population, n)` of a
+whole population (what latency-based routing shuffles with) is n `_randbelow` draws over
+a shrinking pool; `sample_order` takes the same draws without the method calls, and is
+used only once `check()` has found it equal to this Python's `random.sample`.
+"""
+
+from __future__ import annotations
+
+import random
+
+_random = random._inst  # the generator the module-level functions draw from
+_exact = False  # sample_order checked equal to random.sample on this Python
+
+
+def check() -> bool:
+    """Whether sample_order takes random.sample's draws on this Python (its algorithm is
+    CPython's, not a language rule): compared on fresh generators of the module's type."""
+    global _exact
+    kind = type(_random)
+    try:
+        if kind is not random.Random:
+            _exact = False
+            return _exact
+        for seed in range(4):
+            for n in range(70):
+                theirs, ours = kind(seed), kind(seed)
+                if theirs.sample(range(n), n) != _order(n, ours.getrandbits) or theirs.random() != ours.random():
+                    _exact = False
+                    return _exact
+        _exact = True
+    except Exception:
+        _exact = False
+    return _exact
+
+
+def sample_order(n: int) -> list[int]:
+    """The positions `random.sample(population, n)` takes from a population of n, in
+    order, drawn from the module's generator."""
+    if _exact:
+        return _order(n, _random.getrandbits)
+    return _random.sample(range(n), n)
+
+
+def _order(n: int, getrandbits) -> list[int]:
+    # random.sample's pool algorithm (a whole population always takes it), with
+    # _randbelow_with_getrandbits inline
+    pool, order = list(range(n)), []
+    for i in range(n):
+        m = n - i
+        k = m.bit_length()
+        j = getrandbits(k)
+        while j >= m:
+            j = getrandbits(k)
+        order.append(pool[j])
+        pool[j] = pool[m - 1]
+    return order

@@ -1,0 +1,45 @@
+"""fast_litellm._draws: the shuffle latency-based routing takes, drawn as random.sample
+draws it, from the same generator."""
+
+from __future__ import annotations
+
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fast_litellm import _draws
+
+
+def test_the_inline_shuffle_is_checked_exact_on_this_python():
+    assert _draws.check() is True
+
+
+@settings(max_examples=300, deadline=None)
+@given(seed=st.integers(0, 2**64), n=st.integers(0, 300))
+def test_sample_order_takes_random_samples_draws_from_the_module_generator(seed, n):
+    state = random.getstate()
+    try:
+        population = [f"dep-{i}" for i in range(n)]
+        random.seed(seed)
+        expected, expected_next = random.sample(population, n), random.random()
+        random.seed(seed)
+        order = _draws.sample_order(n)
+        assert [population[i] for i in order] == expected
+        assert random.random() == expected_next  # the generator is left where sample leaves it
+    finally:
+        random.setstate(state)
+
+
+def test_a_generator_of_another_type_is_left_to_random_sample(monkeypatch):
+    class Other(random.Random):
+        def random(self):  # a subclass's draws need not be getrandbits'
+            return 0.5
+
+    monkeypatch.setattr(_draws, "_random", Other(1))
+    try:
+        assert _draws.check() is False
+        assert _draws.sample_order(5) == Other(1).sample(range(5), 5)
+    finally:
+        monkeypatch.undo()
+        assert _draws.check() is True
