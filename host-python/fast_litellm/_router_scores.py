@@ -30,6 +30,7 @@ SCORED_STRATEGIES = frozenset({"latency-based-routing", "cost-based-routing", "u
 _INF = float("inf")  # the object limits() gives for no limit
 _REAL = (int, float)
 _SCORE = operator.itemgetter(1)  # of (deployment, latency or cost, ...)
+_NO_USAGE: dict = {}  # stock's `.get(minute, {})` default, shared: only read
 _random = _draws._random
 
 
@@ -318,37 +319,40 @@ def pick_latency(selector: Any, cache: Any, group: Any, candidates: dict, reques
     percentile, average = args.ttft_percentile, module._average_latency
     inline_average = average is _Litellm.plain_average
     tokens = _Tokens(module, messages, input)
-    bound = tokens.upper()
     field = _metadata_field(request_kwargs)
     write = field is not None and field in request_kwargs
     if write and type(request_kwargs[field]) is not dict:
         return "unusual_request_kwargs"  # stock writes into it
     scores = [None] * len(entries)  # by map position: (deployment, latency, within limits)
     lowest = None  # the lowest latency within limits
+    bound = -1  # tokens.upper(), once a tpm limit needs it
+    candidate_of = candidates.get
     try:
         for position, (dep_id, item_map) in enumerate(entries):  # _candidate_entries, _usage and
-            candidate = candidates.get(dep_id)  # _over inline: this loop is most of a selection
+            candidate = candidate_of(dep_id)  # _over inline: this loop is most of a selection
             if candidate is None:
                 continue
             if type(item_map) is not dict:
                 return "unusual_usage_entry"
-            samples = item_map.get("latency", [])
-            this_minute = item_map.get(minute, {})
+            this_minute = item_map.get(minute, _NO_USAGE)
             rpm, tpm = this_minute.get("rpm", 0), this_minute.get("tpm", 0)
             if stream and len(ttft := item_map.get("time_to_first_token_seconds", [])) > 0:
                 latency = (module._percentile_latency(ttft, percentile) if percentile is not None
                            else average(ttft))
-            elif inline_average:
-                latency = sum(samples) / len(samples) if samples else 0.0  # litellm's _average_latency
+            elif inline_average:  # litellm's _average_latency
+                samples = item_map.get("latency", ())
+                latency = sum(samples) / len(samples) if samples else 0.0
             else:
-                latency = average(samples)
+                latency = average(item_map.get("latency", []))
             if type(latency) not in _REAL or latency != latency:
                 return "unusual_latency"  # stock's sort or pick would raise or misorder
             tpm_limit, rpm_limit = candidate[1]
-            if tpm_limit is _INF or (bound is not None and tpm + bound <= tpm_limit):
-                over = tpm + 0 > tpm_limit  # False for any count (and raises where stock's does)
+            if tpm_limit is _INF:
+                over = tpm + 0 > tpm_limit  # no count exceeds it (and this raises where stock's does)
             else:
-                over = tokens.over(tpm, tpm_limit)
+                if bound == -1:
+                    bound = tokens.upper()
+                over = not (bound is not None and tpm + bound <= tpm_limit) and tokens.over(tpm, tpm_limit)
             fits = not (over or rpm + 1 > rpm_limit)
             scores[position] = (candidate[0], latency, fits)
             if fits and (lowest is None or latency < lowest):
@@ -361,21 +365,26 @@ def pick_latency(selector: Any, cache: Any, group: Any, candidates: dict, reques
         return "unusual_latency"  # none within the buffer: stock's pick raises
     # the side effects, in stock's order: the additions, the shuffle, the pick
     _add_missing(stored, missing)
-    per_api_base, potential = {}, []
-    for position in _draws.sample_order(len(entries)):
-        score = scores[position]
-        if score is None:
-            continue
-        if write:
-            api_base = score[0].get("litellm_params", {}).get("api_base", "")
-            if api_base is not None:
-                per_api_base[api_base] = score[1]
-        if score[2]:
-            potential.append(score)
-    ranked = sorted(potential, key=_SCORE)
-    lowest = ranked[0][1]
-    buffer = args.lowest_latency_buffer * lowest
-    deployment = _random.choice([x for x in ranked if x[1] <= lowest + buffer])[0]
+    # stock sorts those within limits (stable: ties in shuffled order) and draws among the
+    # ones within the buffer: the same list as those within the buffer, sorted
+    cutoff = lowest + args.lowest_latency_buffer * lowest
+    within = [score for score in scores if score is not None and score[2] and score[1] <= cutoff]
+    order = _draws.sample_order(len(entries))
+    per_api_base = {}
+    if len(within) > 1 or write:  # one within the buffer and nothing to write: order is moot
+        within = []
+        for position in order:
+            score = scores[position]
+            if score is None:
+                continue
+            if write:
+                api_base = score[0].get("litellm_params", {}).get("api_base", "")
+                if api_base is not None:
+                    per_api_base[api_base] = score[1]
+            if score[2] and score[1] <= cutoff:
+                within.append(score)
+        within.sort(key=_SCORE)
+    deployment = _random.choice(within)[0]
     if write:
         request_kwargs[field]["_latency_per_deployment"] = per_api_base
     return deployment
