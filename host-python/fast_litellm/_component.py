@@ -261,9 +261,6 @@ class Component:
                 STATS.record_trap()
                 raise
 
-    def ratelimit_packed(self, request: str) -> int:
-        return self.call("ratelimit_packed", None, request)
-
     def record_packed(self, samples: str) -> int:
         return self.call("record_packed", None, samples)
 

@@ -77,7 +77,8 @@ class RateLimiter:
 
     def check(self, key: str, cost: int = 1) -> dict:
         """Admit `cost` units for `key` now, or say when they would fit."""
-        _check_arguments(key, cost)
+        if type(key) is not str or type(cost) is not int or cost < 0:  # the common case: one test
+            _check_arguments(key, cost)
         now = self.clock()
         if self.shared is not None:
             return self._check_shared(key, cost, now)
@@ -112,9 +113,9 @@ class RateLimiter:
         if cost == 1:
             instance = COMPONENT._instance  # the common case inline: this limiter exists
             limiter = self._id if instance is not None and instance is self._instance else self._limiter_id()
-            packed = COMPONENT.ratelimit_packed(f"{limiter},{now},{key}")
+            packed = COMPONENT.call("ratelimit_packed", None, f"{limiter},{now},{key}")
             if packed == -(2**63):  # the instance was replaced between lookup and call
-                packed = COMPONENT.ratelimit_packed(f"{self._limiter_id()},{now},{key}")
+                packed = COMPONENT.call("ratelimit_packed", None, f"{self._limiter_id()},{now},{key}")
             if packed == -(2**63):
                 raise RuntimeError("the component lost this limiter")
             if packed >= 0:
