@@ -40,6 +40,26 @@ def test_a_generator_of_another_type_is_left_to_random_sample(monkeypatch):
     try:
         assert _draws.check() is False
         assert _draws.sample_order(5) == Other(1).sample(range(5), 5)
+        expected = Other(1)
+        expected.sample(range(5), 5)
+        _draws._random.seed(1)
+        _draws.sample_draws(5)
+        assert _draws._random.getstate() == expected.getstate()
     finally:
         monkeypatch.undo()
         assert _draws.check() is True
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**64), n=st.integers(0, 300))
+def test_sample_draws_moves_the_generator_as_random_sample_does(seed, n):
+    state = random.getstate()
+    try:
+        random.seed(seed)
+        random.sample(range(n), n)
+        expected = random.getstate()
+        random.seed(seed)
+        _draws.sample_draws(n)
+        assert random.getstate() == expected
+    finally:
+        random.setstate(state)

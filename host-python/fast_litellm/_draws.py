@@ -46,6 +46,19 @@ def sample_order(n: int) -> list[int]:
     return _random.sample(range(n), n)
 
 
+def sample_draws(n: int) -> None:
+    """The draws of `random.sample(population, n)` from a population of n, where which
+    positions they take does not matter (the generator must still move as stock moves it)."""
+    if not _exact:
+        _random.sample(range(n), n)
+        return
+    getrandbits = _random.getrandbits
+    for m in range(n, 0, -1):
+        k = m.bit_length()
+        while getrandbits(k) >= m:
+            pass
+
+
 def _order(n: int, getrandbits) -> list[int]:
     # random.sample's pool algorithm (a whole population always takes it), with
     # _randbelow_with_getrandbits inline

@@ -369,11 +369,12 @@ def pick_latency(selector: Any, cache: Any, group: Any, candidates: dict, reques
     # ones within the buffer: the same list as those within the buffer, sorted
     cutoff = lowest + args.lowest_latency_buffer * lowest
     within = [score for score in scores if score is not None and score[2] and score[1] <= cutoff]
-    order = _draws.sample_order(len(entries))
     per_api_base = {}
-    if len(within) > 1 or write:  # one within the buffer and nothing to write: order is moot
+    if len(within) == 1 and not write:  # one within the buffer, nothing to write: order is moot
+        _draws.sample_draws(len(entries))
+    else:
         within = []
-        for position in order:
+        for position in _draws.sample_order(len(entries)):
             score = scores[position]
             if score is None:
                 continue
