@@ -1,14 +1,16 @@
 """Deployment selection: stock litellm against fast-litellm, in the same run, as ratios.
 
-    .venv/bin/python benches/bench_routing.py [strategy ...]   (part of `just bench`; about 4 minutes)
+    .venv/bin/python benches/bench_routing.py [strategy ...]   (part of `just bench`; about 5 minutes)
 
 Routers of 50 deployments in 5 groups and 1,000 in 50, each strategy, sync
 (`get_available_deployment`) and async (`async_get_available_deployment`, what
 `acompletion` uses). The same Router answers both columns: "stock" calls litellm's
 original method (kept by fast_litellm), "fast" the installed one. Rounds alternate
-between the two; each figure is the median round. Before timing, both columns pick from
-the same seeded `random` and must pick the same deployments. Strategies the component
-does not serve yet go to litellm through our method: their ratio is the cost of asking.
+between the two; each figure is the median of 21 rounds of 400 selections (a fast round
+lasts about 10 ms: with shorter rounds a noisy moment of this VM decided the median).
+Before timing, both columns pick from the same seeded `random` and must pick the same
+deployments. Strategies the component does not serve yet go to litellm through our
+method: their ratio is the cost of asking.
 latency-, cost- and usage-based routing score what litellm's callbacks logged: every
 deployment of the measured group has successes logged through the strategy's own
 callback first.
@@ -34,7 +36,7 @@ STRATEGIES = ("simple-shuffle", "least-busy", "usage-based-routing-v2", "latency
               "cost-based-routing")
 SIZES = ((50, 5), (1000, 50))
 MESSAGES = [{"role": "user", "content": "hello"}]
-ROUNDS, PER_ROUND = 9, 200
+ROUNDS, PER_ROUND = 21, 400
 
 
 def model_list(deployments: int, groups: int, weighted: bool) -> list[dict]:
