@@ -25,8 +25,9 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from litellm import ModelResponse, Router
 
 import fast_litellm
-from fast_litellm import _router
-from routing_checks import callbacks_kept, routing_on  # noqa: F401 - autouse
+from fast_litellm import _router, _router_scores
+from routing_checks import (  # noqa: F401 - routing_on: autouse
+    _deployment, _handed, _id, _route_stats, callbacks_kept, pick, pick_raises, routing_on)
 
 # priced by litellm's cost map under these names (the provider-prefixed one is not)
 @pytest.fixture(autouse=True)
@@ -468,3 +469,82 @@ def test_shadow_mode_leaves_litellm_answering_and_its_state_alike():
     assert maps["shadow"] == maps["stock"] and maps["stock"]["c"]["latency"] == [0]
     assert metadata["shadow"] == metadata["stock"] and "_latency_per_deployment" in metadata["stock"][0]
     assert fast_litellm.get_shadow_mismatches()["count"] == mismatches
+
+
+def _latency_router_of(*deployments: dict, **routing_args) -> Router:
+    return Router(model_list=list(deployments), routing_strategy="latency-based-routing", num_retries=0,
+                  routing_strategy_args=routing_args)
+
+
+def test_equal_latencies_of_other_types_with_a_buffer_that_is_not_a_float():
+    """Stock's buffer cutoff is `lowest + buffer * lowest` of the first lowest latency in
+    shuffled order. An int 1 (a ttft percentile returns a sample as is) and a float 1.0 (an
+    average) tie, and with a buffer assigned after construction (routing_args is not
+    validated on assignment) they give other cutoffs: Fraction(1, 10) * 1 is exactly 11/10,
+    Fraction(1, 10) * 1.0 the float 1.1, and a deployment at 1.1 is within one and not the
+    other. Such a selection goes to litellm."""
+    from fractions import Fraction
+
+    router = _latency_router_of(_deployment("a"), _deployment("b"), _deployment("c"), ttft_percentile=0.5)
+    router.lowestlatency_logger.routing_args.lowest_latency_buffer = Fraction(1, 10)
+    router.cache.set_cache("g_map", {
+        "a": {"latency": [5.0], "time_to_first_token_seconds": [1]},  # percentile: int 1
+        "b": {"latency": [1]},  # no ttft: the average, float 1.0
+        "c": {"latency": [5.0], "time_to_first_token_seconds": [1.1]},
+    })
+    for _ in range(40):
+        pick(router, request_kwargs={"stream": True})
+
+
+def test_a_sum_set_in_lowest_latency_is_used_as_stock_uses_it(monkeypatch):
+    """litellm's average is inlined only while lowest_latency's globals do not shadow the
+    builtins it calls (checked per selection: stock looks `sum` up on every call)."""
+    from litellm.router_strategy import lowest_latency
+
+    router = _latency_router_of(_deployment("a"), _deployment("b"))
+    router.cache.set_cache("g_map", {"a": {"latency": [1.0, 3.0]}, "b": {"latency": [2.5]}})
+    assert _id(pick(router)) == "a"  # averages 2.0 and 2.5
+    monkeypatch.setattr(lowest_latency, "sum", lambda samples: max(samples) * len(samples), raising=False)
+    assert _id(pick(router)) == "b"  # "averages" 3.0 and 2.5
+
+
+def test_an_average_returning_another_zero_is_not_inlined(monkeypatch):
+    """The check that litellm's _average_latency is the expression inlined compares its
+    constants by type and repr: 0.0 == 0 == -0.0 == False == 0j, and a litellm returning
+    0j for no samples makes stock's sort raise where an inlined 0.0 would pick."""
+    from litellm.router_strategy import lowest_latency
+
+    def average(samples):
+        if not samples:
+            return 0j
+        return sum(samples) / len(samples)
+
+    monkeypatch.setattr(lowest_latency, "_average_latency", average)
+    _router_scores._Litellm.resolve()  # as at install against such a litellm
+    try:
+        assert _router_scores._Litellm.plain_average is None
+        router = _latency_router_of(_deployment("a"), _deployment("b"))
+        router.cache.set_cache("g_map", {"a": {"latency": []}, "b": {"latency": [2.5]}})
+        pick_raises(router)
+    finally:
+        monkeypatch.undo()
+        _router_scores._Litellm.resolve()
+    assert _router_scores._Litellm.plain_average is lowest_latency._average_latency
+
+
+def test_a_generator_set_as_a_strategy_modules_random_leaves_the_pick_to_stock(monkeypatch):
+    """Stock draws through the name `random` in its strategy modules' globals: a generator
+    put there (a test's seeded Random) is drawn from by stock, so those selections go to
+    litellm."""
+    from litellm.router_strategy import lowest_latency
+
+    router = _latency_router_of(_deployment("a"), _deployment("b"), _deployment("c"))
+    generator = random.Random(7)
+    monkeypatch.setattr(lowest_latency, "random", generator)
+    stock = _router.ORIGINALS["get_available_deployment"]
+    for _ in range(5):
+        state = generator.getstate()
+        expected = stock(router, "g")
+        generator.setstate(state)
+        assert router.get_available_deployment("g") is expected
+    assert _route_stats() == _handed("random_patched", 5)

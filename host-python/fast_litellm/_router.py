@@ -449,7 +449,8 @@ def _target(router: Any, model: Any, request_kwargs: Any) -> tuple[_Plan, _Group
     reason = _request_reason(request_kwargs)
     if reason is not None:
         return reason
-    if random.choices is not _CHOICES or random.choice is not _CHOICE or random.sample is not _SAMPLE:
+    if (random.choices is not _CHOICES or random.choice is not _CHOICE or random.sample is not _SAMPLE
+            or any(module.random is not random for module in _Litellm.drawing_modules)):
         return "random_patched"
     try:
         plan = _plan(router)
@@ -545,6 +546,7 @@ class _Litellm:
     service_types: Any = None
     parent_span: Any = None
     service_hook: Any = None
+    drawing_modules: tuple = ()  # litellm's strategy modules that draw from `random` (their global)
 
     @classmethod
     def resolve(cls) -> None:
@@ -562,6 +564,9 @@ class _Litellm:
         cls.router_class, cls.service_types, cls.parent_span = Router, ServiceTypes, get_parent_otel_span_from_kwargs
         cls.service_hook = ServiceLogging.async_service_success_hook
         cls.prefetch, cls.custom_logger = RoutingPrefetch, CustomLogger
+        from litellm.router_strategy import lowest_latency, lowest_tpm_rpm_v2, simple_shuffle
+
+        cls.drawing_modules = (simple_shuffle, lowest_latency, lowest_tpm_rpm_v2)
         cls.default_filter = CustomLogger.async_filter_deployments
         from litellm import router as router_module
         from litellm.router_strategy.complexity_router import context_compaction

@@ -31,6 +31,7 @@ _INF = float("inf")  # the object limits() gives for no limit
 _REAL = (int, float)
 _SCORE = operator.itemgetter(1)  # of (deployment, latency or cost, ...)
 _NO_USAGE: dict = {}  # stock's `.get(minute, {})` default, shared: only read
+_SUM_LEN = frozenset({"sum", "len"})  # builtins the inlined average uses (a module global would shadow them)
 _random = _draws._random
 
 
@@ -53,8 +54,7 @@ class _Litellm:
         cls.usage = lowest_tpm_rpm_v2
         cls.latency, cls.cost = lowest_latency, lowest_cost
         average = getattr(lowest_latency, "_average_latency", None)
-        cls.plain_average = average if _same_code(average, _average_latency) and not (
-            {"sum", "len"} & lowest_latency.__dict__.keys()) else None
+        cls.plain_average = average if _same_code(average, _average_latency) else None
         _draws.check()
         cls.selector_types = {"latency-based-routing": lowest_latency.LowestLatencyLoggingHandler,
                               "cost-based-routing": lowest_cost.LowestCostLoggingHandler,
@@ -71,8 +71,11 @@ def _average_latency(samples: Any) -> float:
 
 def _same_code(function: Any, reference: Any) -> bool:
     code, expected = getattr(function, "__code__", None), reference.__code__
-    return code is not None and (code.co_code, code.co_consts, code.co_names, code.co_varnames) == (
-        expected.co_code, expected.co_consts, expected.co_names, expected.co_varnames)
+    if code is None:
+        return False
+    consts = [(type(c), repr(c)) for c in code.co_consts]  # not ==: 0.0 == 0 == -0.0 == False
+    return (code.co_code, code.co_names, code.co_varnames, consts) == (
+        expected.co_code, expected.co_names, expected.co_varnames, [(type(c), repr(c)) for c in expected.co_consts])
 
 
 # litellm.register_model calls (it updates cost-map rows in place): plans costed before
@@ -317,7 +320,7 @@ def pick_latency(selector: Any, cache: Any, group: Any, candidates: dict, reques
     entries, missing = _entries(stored, candidates, lambda: {"latency": [0], minute: {"tpm": 0, "rpm": 0}})
     stream = request_kwargs is not None and request_kwargs.get("stream", None) is True
     percentile, average = args.ttft_percentile, module._average_latency
-    inline_average = average is _Litellm.plain_average
+    inline_average = average is _Litellm.plain_average and _SUM_LEN.isdisjoint(vars(module))
     tokens = _Tokens(module, messages, input)
     field = _metadata_field(request_kwargs)
     write = field is not None and field in request_kwargs
@@ -361,13 +364,20 @@ def pick_latency(selector: Any, cache: Any, group: Any, candidates: dict, reques
         return "unusual_usage_entry"  # stock raises it, from its own state
     if lowest is None:
         return "no_deployment_available"  # stock raises its no-deployments error
-    if not lowest <= lowest + args.lowest_latency_buffer * lowest:
+    buffer = args.lowest_latency_buffer
+    cutoff = lowest + buffer * lowest
+    if not lowest <= cutoff:
         return "unusual_latency"  # none within the buffer: stock's pick raises
+    if type(buffer) is not float or type(lowest) is not float:
+        # stock's cutoff comes from the first lowest in shuffled order: equal latencies of
+        # other types (1 and 1.0) can give other cutoffs with a buffer that is not a float
+        tied = {x + buffer * x for x in [s[1] for s in scores if s is not None and s[2] and s[1] == lowest]}
+        if len(tied) > 1:
+            return "unusual_latency"
     # the side effects, in stock's order: the additions, the shuffle, the pick
     _add_missing(stored, missing)
     # stock sorts those within limits (stable: ties in shuffled order) and draws among the
     # ones within the buffer: the same list as those within the buffer, sorted
-    cutoff = lowest + args.lowest_latency_buffer * lowest
     within = [score for score in scores if score is not None and score[2] and score[1] <= cutoff]
     per_api_base = {}
     if len(within) == 1 and not write:  # one within the buffer, nothing to write: order is moot
