@@ -11,6 +11,8 @@ lasts about 10 ms: with shorter rounds a noisy moment of this VM decided the med
 Before timing, both columns pick from the same seeded `random` and must pick the same
 deployments. Strategies the component does not serve yet go to litellm through our
 method: their ratio is the cost of asking.
+"(pre-call)": the Router has `enable_pre_call_checks=True` (context window with the
+request's token count, rpm, params checks per deployment).
 latency-, cost- and usage-based routing score what litellm's callbacks logged: every
 deployment of the measured group has successes logged through the strategy's own
 callback first.
@@ -150,17 +152,20 @@ def main() -> int:
     if not fast_litellm.health_check()["routing"].get("patched"):
         print("routing is not patched:", fast_litellm.health_check()["routing"], file=sys.stderr)
         return 1
-    print(f"{'router':>9} {'strategy':<24} {'mode':<6} {'stock µs':>9} {'fast µs':>8} {'ratio':>7}  served by")
+    print(f"{'router':>9} {'strategy':<30} {'mode':<6} {'stock µs':>9} {'fast µs':>8} {'ratio':>7}  served by")
     failures = 0
     strategies = [s for s in STRATEGIES if s in sys.argv[1:]] or STRATEGIES
     for deployments, groups in SIZES:
         for strategy in strategies:
-            for weighted in ((False, True) if strategy == "simple-shuffle" else (True,)):
-                router = Router(model_list=model_list(deployments, groups, weighted), routing_strategy=strategy)
+            variants = ((False, False), (True, False), (True, True)) if strategy == "simple-shuffle" else ((True, False),)
+            for weighted, checks in variants:
+                router = Router(model_list=model_list(deployments, groups, weighted), routing_strategy=strategy,
+                                enable_pre_call_checks=checks)
                 log_successes(router, strategy)
                 report = _router.router_report(router)
                 served = "component" if report["accelerated_groups"] else f"litellm ({report.get('reason')})"
                 label = strategy + (" (rpm)" if weighted and strategy == "simple-shuffle" else "")
+                label += " (pre-call)" if checks else ""
                 for is_async in (False, True):
                     if strategy == "cost-based-routing" and not is_async:
                         continue  # litellm has no sync selector for it (raises)
@@ -169,7 +174,7 @@ def main() -> int:
                               "picks differ from stock", file=sys.stderr)
                         failures += 1
                     stock_us, fast_us = _medians(router, is_async)
-                    print(f"{deployments:>5}/{groups:<3} {label:<24} {'async' if is_async else 'sync':<6} "
+                    print(f"{deployments:>5}/{groups:<3} {label:<30} {'async' if is_async else 'sync':<6} "
                           f"{stock_us:>9.1f} {fast_us:>8.1f} {stock_us / fast_us:>6.1f}x  {served}", flush=True)
     print(f"component memory per deployment held: {_component_bytes_per_deployment():.0f} bytes")
     return 1 if failures else 0

@@ -35,7 +35,7 @@ import traceback
 import weakref
 from typing import Any, Callable
 
-from . import _router_scores
+from . import _pre_call, _router_scores
 from ._component import COMPONENT, ComponentUnavailable, InstanceChanged
 from ._flags import FLAGS, SHADOW
 from ._stats import STATS
@@ -72,7 +72,8 @@ _PIPELINE_METHODS = (
     "_is_strategy_marker_deployment", "_filter_deployments_by_model_access_groups", "get_model_access_groups",
     "_filter_health_check_unhealthy_deployments", "_async_filter_health_check_unhealthy_deployments",
     "_filter_cooldown_deployments", "_filter_blocked_deployments", "async_callback_filter_deployments",
-    "_pre_call_checks", "_get_routing_context", "async_get_healthy_deployments", "_async_get_available_deployment",
+    "_pre_call_checks", "_count_pre_call_check_tokens", "_acount_pre_call_check_tokens",
+    "_pre_call_checks_need_token_count", "_deployment_max_input_tokens", "get_router_model_info", "_get_routing_context", "async_get_healthy_deployments", "_async_get_available_deployment",
     "async_pre_routing_hook", "_pin_tier_params_onto_request", "_restore_client_ceiling_no_tier_pins",
     "_filter_by_routing_plugin_candidates", "get_model_ids", "has_model_id",
 )
@@ -99,7 +100,7 @@ _logged: set[str] = set()
 
 class _Group:
     __slots__ = ("index", "cooldown_keys", "uniform_n", "count_keys", "indices", "ids", "candidates", "usage_key",
-                 "limits", "reads")
+                 "limits", "reads", "checks")
 
     def __init__(self, index: int, cooldown_keys: dict[str, int], uniform_n: int, count_keys: list[str]) -> None:
         self.index = index
@@ -115,6 +116,7 @@ class _Group:
         self.usage_key = ""
         self.limits: list[tuple] = []
         self.reads: list[Any] = []  # per position: its cost, or its usage counters' key prefix
+        self.checks: Any = None  # _pre_call.GroupChecks, on a Router with pre-call checks
 
     def positions(self, deployment_ids: Any) -> list[str]:
         """Positions of these deployment ids in the group (ids of other groups: none)."""
@@ -188,7 +190,7 @@ def _router_reason(router: Any) -> str | None:
             return "redis_router_cache"
     checks = (
         (router.routing_plugins, "routing_plugins"), (router.routing_groups, "routing_groups"),
-        (router.model_group_alias, "model_group_alias"), (router.enable_pre_call_checks, "pre_call_checks"),
+        (router.model_group_alias, "model_group_alias"),
         (router.enable_health_check_routing, "health_check_routing"), (router.enable_tag_filtering, "tag_filtering"),
         (any((router.auto_routers, router.complexity_routers, router.adaptive_routers, router.quality_routers)),
          "pre_routing_strategies"),
@@ -275,6 +277,11 @@ def _group_rows(router: Any, name: str, indices: list[int], index: int, strategy
         reason = _score_group(router, name, indices, group, first, strategy)
         if reason is not None:
             return reason
+    if router.enable_pre_call_checks:
+        checks = _pre_call.read_group(router, name, [router.model_list[i] for i in indices])
+        if isinstance(checks, str):
+            return checks
+        group.checks = checks
     return rows, group
 
 
@@ -323,8 +330,8 @@ def _build(router: Any) -> _Plan:
         if plan.strategy != "simple-shuffle":
             plan.selector = _selector(router, plan.strategy)
             plan.selector_attr = router._DEFAULT_SELECTOR_ATTR_BY_STRATEGY[plan.strategy]
-        if plan.strategy == "cost-based-routing":
-            plan.model_cost = _model_cost()
+        if plan.strategy == "cost-based-routing" or router.enable_pre_call_checks:
+            plan.model_cost = _model_cost()  # costs, context windows: read from it
         plan.generation = COMPONENT.instantiations
         plan.handle = COMPONENT.router("create", json.dumps(rows))
         plan.generation = COMPONENT.instantiations  # a trap in create re-instantiated it
@@ -472,6 +479,12 @@ def _pick(router: Any, plan: _Plan, group: _Group, excluded: Any = None, request
     cooled = _cooled_positions(router, group)
     if cooled is None:
         return "unrecognised_cooldown_entry"
+    if group.checks is not None and (messages is not None or input is not None):
+        removed = _pre_call.removed(router, group.checks, cooled, messages, input, request_kwargs, _unexpired)
+        if type(removed) is str:
+            return removed
+        if removed:  # stock's pre-call checks remove them before its order filter, as cooldowns
+            cooled = ";".join([cooled, *map(str, removed)] if cooled else map(str, removed))
     if excluded:
         cooled = f"{cooled},{';'.join(group.positions(excluded))}"
     prefix = f"{plan.handle},{group.index},"
@@ -928,7 +941,7 @@ def _check(router_class: Any) -> list[str]:
             problems.append("InMemoryCache._clock not found")
     except Exception as exc:
         problems.append(f"{type(exc).__name__}: {exc}")
-    return problems + _router_scores.problems()
+    return problems + _router_scores.problems() + _pre_call.problems()
 
 
 def _invalidating(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -956,6 +969,7 @@ def install() -> bool:
             return False
         _Litellm.resolve()
         _router_scores._Litellm.resolve()
+        _pre_call._Litellm.resolve()
         for name in _MUTATORS:
             ORIGINALS[name] = Router.__dict__[name]
             setattr(Router, name, _invalidating(Router.__dict__[name]))

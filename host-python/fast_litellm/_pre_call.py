@@ -1,0 +1,194 @@
+"""litellm's deployment pre-call checks (`Router(enable_pre_call_checks=True)`) on a group.
+
+Stock runs them on every selection with messages or input, after the cooldown filter and
+before the order filter, deployment by deployment (`Router._pre_call_checks`):
+
+- context window: removed if the request's token count exceeds the deployment's
+  `max_input_tokens` (from litellm's model info);
+- rpm (not under usage-based-routing-v2): removed if `litellm_params.rpm` is an int at most
+  this minute's requests, read from the Router's cache under the deployment's id;
+- region: the request's `allowed_model_region` (handed to litellm here);
+- params: unless `litellm.drop_params`, removed if the request sets `response_format` and
+  the deployment's provider does not support it.
+
+What depends only on a deployment (its context window, what its provider supports) is read
+when the plan is built (`GroupChecks`); the token count, the cache reads and the request's
+params per selection. The positions removed join the cooling ones, so the component applies
+the order filter to what is left, as stock does. Whatever stock would answer with an error
+or a log (every deployment removed, a count that fails) goes to litellm before any effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from . import _router_scores
+
+_COUNTS = (int, float)
+# Stock counts an async selection's tokens in a worker thread so that a huge prompt cannot
+# stall the event loop; we count in the loop (a thread hop costs more than our count) up to
+# this upper bound of the count, and leave larger prompts to stock.
+_LOOP_COUNT_BOUND = 200_000
+
+
+class _Litellm:
+    """litellm names read per selection, resolved by resolve() (install time)."""
+
+    module: Any = None
+    router_module: Any = None
+    compaction_pending: Any = None
+    model_params: Any = None  # LiteLLM_Params
+
+    @classmethod
+    def resolve(cls) -> None:
+        import litellm
+        from litellm import router as router_module
+        from litellm.router_strategy.complexity_router.context_compaction import compaction_pending
+        from litellm.types.router import LiteLLM_Params
+
+        cls.module, cls.router_module = litellm, router_module
+        cls.compaction_pending, cls.model_params = compaction_pending, LiteLLM_Params
+
+
+def problems() -> list[str]:
+    """What of litellm's pre-call checks differs from the tested shape."""
+    try:
+        from litellm import router as router_module
+        from litellm.router import Router
+
+        needed = [(Router, "_pre_call_checks"), (Router, "_count_pre_call_check_tokens"),
+                  (Router, "_deployment_max_input_tokens"), (Router, "get_router_model_info"),
+                  (router_module, "get_utc_datetime"), (router_module, "compaction_pending")]
+        return [f"{getattr(owner, '__name__', owner)}.{name} not found" for owner, name in needed
+                if not hasattr(owner, name)]
+    except Exception as exc:
+        return [f"{type(exc).__name__}: {exc}"]
+
+
+class GroupChecks:
+    """A group's name and, per position: id, context window, rpm limit, response_format
+    support."""
+
+    __slots__ = ("name", "ids", "max_input", "rpm", "response_format")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.ids: list[str] = []
+        self.max_input: list[int | None] = []
+        self.rpm: list[Any] = []
+        self.response_format: list[bool] = []
+
+
+def read_group(router: Any, name: str, deployments: list[dict]) -> GroupChecks | str:
+    """The group's GroupChecks, or why stock checks the group (a model-info lookup that
+    raises or that litellm's two readings of it see differently)."""
+    checks = GroupChecks(name)
+    for deployment in deployments:
+        params, info = deployment["litellm_params"], deployment["model_info"]
+        try:
+            model_info = router.get_router_model_info(deployment=deployment, received_model_name=name)
+        except Exception:  # stock logs it on every selection
+            return "pre_call_model_info"
+        max_input = model_info.get("max_input_tokens") if isinstance(model_info, dict) else None
+        max_input = max_input if isinstance(max_input, int) else None
+        if router._deployment_max_input_tokens(name, deployment) != max_input:
+            return "pre_call_model_info"
+        base_model = info.get("base_model", None)
+        if base_model is None:
+            base_model = params.get("base_model", None)
+        supports = _supports_response_format(base_model or params.get("model", None) or name, params)
+        if supports is None:
+            return "pre_call_model_info"
+        rpm = params.get("rpm", None)
+        checks.ids.append(info.get("id", ""))
+        checks.max_input.append(max_input)
+        checks.rpm.append(rpm if isinstance(rpm, int) else None)
+        checks.response_format.append(supports)
+    return checks
+
+
+def _supports_response_format(model: str, params: dict) -> bool | None:
+    """Whether stock's params check keeps this deployment for a request setting
+    response_format (None: its lookup raises)."""
+    litellm = _Litellm.module
+    try:
+        model, provider, _, _ = litellm.get_llm_provider(model=model, litellm_params=_Litellm.model_params.model_validate(params))
+    except Exception:  # stock skips the check for this deployment
+        return True
+    try:
+        supported = litellm.get_supported_openai_params(model=model, custom_llm_provider=provider)
+    except Exception:
+        return None
+    return supported is None or "response_format" in supported
+
+
+def _may_be_large(messages: Any, input: Any, request_kwargs: Any) -> bool:
+    """Whether the count could exceed _LOOP_COUNT_BOUND: messages of plain text under it
+    (one token per UTF-8 byte at most) plus what litellm also counts from the request
+    (tools, system, instructions: at most a token per byte of their repr) pass."""
+    bound = _router_scores.upper_bound(messages) if input is None else None
+    if bound is None:
+        return True
+    for name in ("tools", "system", "instructions"):
+        extra = request_kwargs.get(name) if request_kwargs is not None else None
+        if extra is not None:
+            bound += 4 * len(extra if type(extra) is str else repr(extra))
+    return bound > _LOOP_COUNT_BOUND
+
+
+def removed(router: Any, checks: GroupChecks, cooled: str, messages: Any, input: Any,
+            request_kwargs: Any, read: Any) -> list[int] | str:
+    """The positions the checks remove from those not cooling down (`cooled`: theirs,
+    `;`-joined), or why stock must select. `read`: the cache read rule
+    (_router._unexpired)."""
+    if request_kwargs is not None and request_kwargs.get("allowed_model_region") is not None:
+        return "pre_call_region"
+    cooling = {int(p) for p in cooled.split(";")} if cooled else ()
+    remaining = [p for p in range(len(checks.ids)) if p not in cooling]
+    if not remaining:
+        return []
+    countable = not _Litellm.compaction_pending(request_kwargs)
+    count = None
+    if countable and any(checks.max_input[p] is not None for p in remaining):
+        if asyncio._get_running_loop() is not None and _may_be_large(messages, input, request_kwargs):
+            return "pre_call_large_prompt"
+        try:
+            count = router._count_pre_call_check_tokens(messages=messages, input=input, request_kwargs=request_kwargs)
+        except Exception:  # stock logs it and keeps every deployment
+            return "pre_call_count_failed"
+    store = router.cache.in_memory_cache
+    now = store._clock()
+    minute = _router_scores._utc_minute(_Litellm.router_module)
+    if read(store, f"{checks.name}:rpm:{minute}", now):
+        return "pre_call_group_usage"  # a map stock would also update in place
+    rpm_checked = router.routing_strategy != "usage-based-routing-v2"
+    check_params = request_kwargs is not None and _Litellm.module.drop_params is False
+    sets_response_format = None  # read once a deployment lacking support needs it
+    out = []
+    try:
+        for p in remaining:
+            limit = checks.max_input[p]
+            if countable and limit is not None and count > limit:
+                out.append(p)
+                continue
+            local = read(store, checks.ids[p], now)
+            if local is not None and type(local) not in _COUNTS:
+                return "unusual_request_count"
+            if rpm_checked:
+                current = max(local or 0, 0)
+                rpm = checks.rpm[p]
+                if rpm is not None and rpm <= current:
+                    out.append(p)
+                    continue
+            if check_params and not checks.response_format[p]:
+                if sets_response_format is None:
+                    non_default = _Litellm.module.utils.get_non_default_params(passed_params=request_kwargs)
+                    sets_response_format = "response_format" in non_default
+                if sets_response_format:
+                    out.append(p)
+    except Exception:  # stock raises it
+        return "unusual_pre_call_check"
+    if len(out) == len(remaining):
+        return "no_deployment_available"  # stock raises its context-window or rate-limit error
+    return out
