@@ -456,8 +456,7 @@ def _target(router: Any, model: Any, request_kwargs: Any) -> tuple[_Plan, _Group
     reason = _request_reason(request_kwargs)
     if reason is not None:
         return reason
-    if (random.choices is not _CHOICES or random.choice is not _CHOICE or random.sample is not _SAMPLE
-            or any(module.random is not random for module in _Litellm.drawing_modules)):
+    if random.choices is not _CHOICES or random.choice is not _CHOICE or random.sample is not _SAMPLE:
         return "random_patched"
     try:
         plan = _plan(router)
@@ -465,6 +464,9 @@ def _target(router: Any, model: Any, request_kwargs: Any) -> tuple[_Plan, _Group
         return "component_unavailable"
     if plan.reason is not None:
         return plan.reason
+    drawing = _Litellm.drawing_modules.get(plan.strategy)
+    if drawing is not None and drawing.random is not random:
+        return "random_patched"  # the strategy's module draws from a generator put there
     group = plan.groups.get(model) if type(model) is str else None
     if group is None:
         return plan.handed.get(model, "not_a_model_group") if type(model) is str else "not_a_model_group"
@@ -559,7 +561,7 @@ class _Litellm:
     service_types: Any = None
     parent_span: Any = None
     service_hook: Any = None
-    drawing_modules: tuple = ()  # litellm's strategy modules that draw from `random` (their global)
+    drawing_modules: dict = {}  # strategy -> its litellm module, which draws from its global `random`
 
     @classmethod
     def resolve(cls) -> None:
@@ -579,7 +581,8 @@ class _Litellm:
         cls.prefetch, cls.custom_logger = RoutingPrefetch, CustomLogger
         from litellm.router_strategy import lowest_latency, lowest_tpm_rpm_v2, simple_shuffle
 
-        cls.drawing_modules = (simple_shuffle, lowest_latency, lowest_tpm_rpm_v2)
+        cls.drawing_modules = {"simple-shuffle": simple_shuffle, "latency-based-routing": lowest_latency,
+                               "usage-based-routing-v2": lowest_tpm_rpm_v2}
         cls.default_filter = CustomLogger.async_filter_deployments
         from litellm import router as router_module
         from litellm.router_strategy.complexity_router import context_compaction
