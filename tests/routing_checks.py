@@ -14,6 +14,7 @@ from contextlib import contextmanager
 import litellm
 import pytest
 from litellm import Router
+from litellm.types.router import RouterRateLimitError
 
 import fast_litellm
 from fast_litellm import _router
@@ -187,6 +188,26 @@ def both(router: Router, model: str = "g", **kwargs) -> tuple[str, str]:
     request_kwargs = kwargs.pop("request_kwargs", None)
     return (_id(pick(router, model, request_kwargs=request_kwargs, **kwargs)),
             _id(asyncio.run(apick(router, model, request_kwargs, **kwargs))))
+
+
+def both_raise(router: Router, model: str = "g", **kwargs) -> tuple[Exception, Exception]:
+    """The sync and the async error (each checked against stock's)."""
+    return pick_raises(router, model, **kwargs), asyncio.run(apick_raises(router, model, **kwargs))
+
+
+def cooldown_comes_before_the_pick(router: Router, best: str, next_best: str, worst: str) -> None:
+    """With `best` cooling down `next_best` is picked, once the cooldown ends `best` again,
+    and with every deployment cooling down stock's RouterRateLimitError, sync and async."""
+    assert both(router) == (best, best)
+    _cool(router, best, seconds=0.3)
+    assert both(router) == (next_best, next_best)
+    time.sleep(0.35)
+    assert both(router) == (best, best)
+
+    _cool(router, best, next_best, worst)
+    error, async_error = both_raise(router)
+    assert isinstance(error, RouterRateLimitError) and sorted(error.cooldown_list) == sorted([best, next_best, worst])
+    assert isinstance(async_error, RouterRateLimitError)
 
 
 def async_ids(router: Router, n: int = 1, model: str = "g", **kwargs) -> list[str]:

@@ -23,7 +23,7 @@ from litellm import Router
 
 import fast_litellm
 from fast_litellm import _router
-from routing_checks import callbacks_kept
+from routing_checks import _route_stats, callbacks_kept
 
 
 def _deployment(i: int, group: int, spec: dict) -> dict:
@@ -159,12 +159,8 @@ async def _run_history(router: Router, deployments: list[dict], steps: list[tupl
         assert our_kwargs == stock_kwargs
 
 
-def _served() -> int:
-    return fast_litellm.get_performance_stats()["operations"].get("route", {}).get("component", 0)
-
-
 def test_selections_match_litellm_on_generated_routers_and_histories():
-    served_before = _served()
+    served_before = _route_stats()["component"]
     reasons: Counter = Counter()
 
     @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
@@ -183,7 +179,8 @@ def test_selections_match_litellm_on_generated_routers_and_histories():
 
     check()
     # the suite proves nothing if the component never selected
-    assert _served() - served_before > 100, (reasons, fast_litellm.get_performance_stats()["operations"]["route"]["handed_to_litellm"])
+    handed = fast_litellm.get_performance_stats()["operations"]["route"]["handed_to_litellm"]
+    assert _route_stats()["component"] - served_before > 100, (reasons, handed)
 
 
 def test_shadow_mode_serves_stock_and_records_no_mismatch():
@@ -222,10 +219,10 @@ def _chi_square_p(observed: list[int], expected: list[float]) -> float:
 def test_weighted_pick_distribution_matches_the_weights(metric):
     weights = [1, 2, 3, 10, 0]
     router = Router(model_list=[_deployment(i, 0, {metric: w}) for i, w in enumerate(weights)])
-    served_before = _served()
+    served_before = _route_stats()["component"]
     random.seed()
     picks = Counter(router.get_available_deployment("group-0")["model_info"]["id"] for _ in range(12_000))
-    assert _served() - served_before == 12_000
+    assert _route_stats()["component"] - served_before == 12_000
     assert picks["dep-4"] == 0  # weight 0: never
     observed = [picks[f"dep-{i}"] for i in range(4)]
     expected = [12_000 * w / sum(weights) for w in weights[:4]]
@@ -289,7 +286,7 @@ def test_a_component_failure_is_served_by_litellm(monkeypatch):
 def test_get_available_deployment_picks_what_litellm_picks():
     deployments = [_deployment(i, i % 2, {"rpm": 10 * (i + 1), "order": 1 + (i == 0)}) for i in range(6)]
     router_of_list = fast_litellm._advanced_router._router_for(deployments, {})
-    served_before = _served()
+    served_before = _route_stats()["component"]
     picks = {}
     for blocked in (None, [], ["dep-2"], ["dep-2", "dep-4"], ["dep-0", "dep-2", "dep-4"], ["nope"]):
         random.seed(5)
@@ -309,7 +306,7 @@ def test_get_available_deployment_picks_what_litellm_picks():
     assert picks["['dep-2', 'dep-4']"] == {None}  # the order-1 ones left out: none (order 2 does not step in)
     assert picks["['dep-0', 'dep-2', 'dep-4']"] == {None}
     assert picks["['dep-2']"] == {"dep-4"}
-    assert _served() - served_before == 200  # the two cases with none left: litellm raises
+    assert _route_stats()["component"] - served_before == 200  # the two cases with none left: litellm raises
 
 
 def test_advanced_router_seed_api():
@@ -477,11 +474,11 @@ def test_request_shapes_stock_raises_on_are_left_to_it(request_kwargs, is_async)
 
 def test_well_formed_tools_and_metadata_are_served():
     router = Router(model_list=[_deployment(i, 0, {}) for i in range(3)])
-    served = _served()
+    served = _route_stats()["component"]
     request = {"tools": [{"type": "function", "function": {"name": "f"}}], "metadata": {"a": 1}}
     for is_async in (False, True):
         _compare_one(router, "group-0", request, is_async)
-    assert _served() == served + 2
+    assert _route_stats()["component"] == served + 2
 
 
 def test_overridden_selection_steps_go_to_litellm():
@@ -527,7 +524,7 @@ def test_least_busy_async_reports_the_service_event_when_someone_listens():
     router = Router(model_list=[_deployment(i, 0, {}) for i in range(3)], routing_strategy="least-busy")
     router.cache.increment_cache("group-0_request_count:dep-0", 2, local_only=True, ttl=60)
     router.service_logger_obj.mock_testing = True
-    served = _served()
+    served = _route_stats()["component"]
 
     async def run(select):
         picked = await select()
@@ -542,7 +539,7 @@ def test_least_busy_async_reports_the_service_event_when_someone_listens():
     assert ours is stock and ours["model_info"]["id"] == "dep-1"
     assert after_stock - before == 1
     assert router.service_logger_obj.mock_testing_async_success_hook - after_stock == 1
-    assert _served() == served + 1
+    assert _route_stats()["component"] == served + 1
 
 
 def test_callbacks_whose_filter_passes_everything_through_are_served():

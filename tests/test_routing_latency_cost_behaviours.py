@@ -43,7 +43,7 @@ from fast_litellm import _router, _router_scores
 
 from routing_checks import (  # noqa: F401 - routing_on: the autouse fixture
     _clear_of_minute_end, _cool, _deployment, _handed, _id, _route_stats, _served, _with_limit, apick,
-    apick_raises, async_ids, both, pick, pick_raises, routing_on,
+    apick_raises, async_ids, both, cooldown_comes_before_the_pick, pick, pick_raises, routing_on,
 )
 
 LATENCY, COST = "latency-based-routing", "cost-based-routing"
@@ -440,16 +440,7 @@ def test_latency_cooldown_comes_before_the_latency_pick():
     router = _router_of(LATENCY, _deployment("fast"), _deployment("mid"), _deployment("slow"))
     for dep_id, seconds in (("fast", 0.1), ("mid", 0.5), ("slow", 2.0)):
         _success(router, dep_id, seconds)
-    assert both(router) == ("fast", "fast")
-    _cool(router, "fast", seconds=0.3)
-    assert both(router) == ("mid", "mid")
-    time.sleep(0.35)
-    assert both(router) == ("fast", "fast")
-
-    _cool(router, "fast", "mid", "slow")
-    error = pick_raises(router)
-    assert isinstance(error, RouterRateLimitError) and sorted(error.cooldown_list) == ["fast", "mid", "slow"]
-    assert isinstance(asyncio.run(apick_raises(router)), RouterRateLimitError)
+    cooldown_comes_before_the_pick(router, "fast", "mid", "slow")
     assert _route_stats() == _handed("no_deployment_available", 2, served=6)
 
 

@@ -33,14 +33,13 @@ from datetime import timedelta
 import litellm
 import pytest
 from litellm import Router
-from litellm.types.router import RouterRateLimitError
 from litellm.utils import get_utc_datetime
 
 from fast_litellm import _router
 
 from routing_checks import (  # noqa: F401 - routing_on: the autouse fixture
     _clear_of_minute_end, _cool, _deployment, _handed, _id, _route_stats, _served, _with_limit,
-    apick_raises, async_ids, both, pick, pick_raises, routing_on,
+    async_ids, both, both_raise, cooldown_comes_before_the_pick, pick, routing_on,
 )
 
 V2 = "usage-based-routing-v2"
@@ -102,16 +101,6 @@ def _requests(router: Router, dep_id: str, n: int = 1, *, use_async: bool = Fals
             asyncio.run(router.lowesttpm_logger_v2.async_pre_call_check(deployment, None))
         else:
             router.lowesttpm_logger_v2.pre_call_check(deployment)
-
-
-
-
-def _both_raise(router: Router, **kwargs) -> tuple[Exception, Exception]:
-    """The sync and the async error (each checked against stock's)."""
-    return pick_raises(router, **kwargs), asyncio.run(apick_raises(router, **kwargs))
-
-
-
 
 
 WHERE = pytest.mark.parametrize("where", ["deployment", "litellm_params", "model_info"])
@@ -238,7 +227,7 @@ def test_zero_limit_is_a_limit(where, metric):
     if metric == "rpm":
         with pytest.raises(litellm.RateLimitError):
             _requests(alone, "zero", use_async=True)
-    error, async_error = _both_raise(alone, messages=MESSAGES)
+    error, async_error = both_raise(alone, messages=MESSAGES)
     assert type(error) is ValueError and str(error).startswith("No deployments available")
     assert type(async_error) is litellm.RateLimitError
     assert _route_stats() == _handed("no_deployment_available", 2, served=4)
@@ -264,7 +253,7 @@ def test_every_deployment_over_its_limit_is_stocks_error(metric):
         _requests(router, "b", 4, use_async=True)
         request = {}
 
-    error, async_error = _both_raise(router, **request)
+    error, async_error = both_raise(router, **request)
     assert type(error) is ValueError
     assert type(async_error) is litellm.RateLimitError
     assert str(error).startswith("No deployments available for selected model. Passed model=g. Deployments=")
@@ -334,16 +323,7 @@ def test_cooldown_comes_before_the_usage_pick():
     router = _router_of(_deployment("low"), _deployment("mid"), _deployment("high"))
     for dep_id, total_tokens in (("low", 10), ("mid", 20), ("high", 30)):
         _tokens(router, dep_id, total_tokens)
-    assert both(router) == ("low", "low")
-    _cool(router, "low", seconds=0.3)
-    assert both(router) == ("mid", "mid")
-    time.sleep(0.35)
-    assert both(router) == ("low", "low")
-
-    _cool(router, "low", "mid", "high")
-    error, async_error = _both_raise(router)
-    assert isinstance(error, RouterRateLimitError) and sorted(error.cooldown_list) == ["high", "low", "mid"]
-    assert isinstance(async_error, RouterRateLimitError)
+    cooldown_comes_before_the_pick(router, "low", "mid", "high")
     assert _route_stats() == _handed("no_deployment_available", 2, served=6)
 
 
@@ -370,7 +350,7 @@ def test_order_filter_comes_before_the_usage_pick(order_in):
 
     _cool(router, "first-high")
     assert both(router) == ("first-low", "first-low")
-    error, _ = _both_raise(router, messages=LONG)
+    error, _ = both_raise(router, messages=LONG)
     assert type(error) is ValueError and "'first-low': {'current_tpm': 20, 'tpm_limit': 60" in str(error)
     _cool(router, "first-low")
     assert both(router, messages=LONG) == ("backup", "backup")

@@ -6,7 +6,8 @@ same generator, so that a seeded program picks what it picks without us and the 
 after a selection are the ones stock would leave. `random.sample(population, n)` of a
 whole population (what latency-based routing shuffles with) is n `_randbelow` draws over
 a shrinking pool; `sample_order` takes the same draws without the method calls, and is
-used only once `check()` has found it equal to this Python's `random.sample`.
+used only once `check()` has found it equal to this Python's `random.sample` (checked on
+first use, not at import: it takes a few milliseconds).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import random
 
 _random = random._inst  # the generator the module-level functions draw from
-_exact = False  # sample_order checked equal to random.sample on this Python
+_exact: bool | None = None  # sample_order checked equal to random.sample on this Python (None: not yet)
 
 
 def check() -> bool:
@@ -26,8 +27,8 @@ def check() -> bool:
         if kind is not random.Random:
             _exact = False
             return _exact
-        for seed in range(4):
-            for n in range(70):
+        for seed in range(3):
+            for n in range(40):
                 theirs, ours = kind(seed), kind(seed)
                 if theirs.sample(range(n), n) != _order(n, ours.getrandbits) or theirs.random() != ours.random():
                     _exact = False
@@ -41,6 +42,8 @@ def check() -> bool:
 def sample_order(n: int) -> list[int]:
     """The positions `random.sample(population, n)` takes from a population of n, in
     order, drawn from the module's generator."""
+    if _exact is None:
+        check()
     if _exact:
         return _order(n, _random.getrandbits)
     return _random.sample(range(n), n)
@@ -49,6 +52,8 @@ def sample_order(n: int) -> list[int]:
 def sample_draws(n: int) -> None:
     """The draws of `random.sample(population, n)` from a population of n, where which
     positions they take does not matter (the generator must still move as stock moves it)."""
+    if _exact is None:
+        check()
     if not _exact:
         _random.sample(range(n), n)
         return

@@ -159,7 +159,7 @@ def removed(router: Any, checks: GroupChecks, cooled: str, messages: Any, input:
             return "pre_call_count_failed"
     store = router.cache.in_memory_cache
     now = store._clock()
-    minute = _router_scores._utc_minute(_Litellm.router_module)
+    minute = _router_scores.utc_minute(_Litellm.router_module)
     if read(store, f"{checks.name}:rpm:{minute}", now):
         return "pre_call_group_usage"  # a map stock would also update in place
     rpm_checked = router.routing_strategy != "usage-based-routing-v2"

@@ -73,7 +73,8 @@ _PIPELINE_METHODS = (
     "_filter_health_check_unhealthy_deployments", "_async_filter_health_check_unhealthy_deployments",
     "_filter_cooldown_deployments", "_filter_blocked_deployments", "async_callback_filter_deployments",
     "_pre_call_checks", "_count_pre_call_check_tokens", "_acount_pre_call_check_tokens",
-    "_pre_call_checks_need_token_count", "_deployment_max_input_tokens", "get_router_model_info", "_get_routing_context", "async_get_healthy_deployments", "_async_get_available_deployment",
+    "_pre_call_checks_need_token_count", "_deployment_max_input_tokens", "get_router_model_info",
+    "_get_routing_context", "async_get_healthy_deployments", "_async_get_available_deployment",
     "async_pre_routing_hook", "_pin_tier_params_onto_request", "_restore_client_ceiling_no_tier_pins",
     "_filter_by_routing_plugin_candidates", "get_model_ids", "has_model_id",
 )
@@ -89,7 +90,7 @@ _EXPECTED_PARAMS = {
 # Strategies served: simple-shuffle (weights, random draw) and least-busy (the first
 # candidate with the fewest requests in flight, read from litellm's own counters: they live
 # in the Router's cache, which evicts and expires) are picked by the component;
-# latency-based and cost-based score the component's candidates with litellm's own
+# latency-, cost- and usage-based-v2 score the component's candidates with litellm's own
 # arithmetic on its cache (_router_scores).
 SERVED_STRATEGIES = frozenset({"simple-shuffle", "least-busy"}) | _router_scores.SCORED_STRATEGIES
 _random = random._inst  # the generator random.choices/random.choice/random.sample use
@@ -143,7 +144,7 @@ class _Plan:
         self.strategy = router.routing_strategy
         self.selector: Any = None  # litellm's selector of a strategy other than simple-shuffle
         self.selector_attr = ""  # the Router attribute holding it (routing_strategy_init replaces it)
-        self.model_cost: Any = None  # cost-based: what its costs were read from (_model_cost)
+        self.model_cost: Any = None  # cost-based, pre-call checks: the cost map read (_model_cost)
 
     def current(self, router: Any) -> bool:
         return (self.model_list is router.model_list and self.size == len(router.model_list)
@@ -153,8 +154,9 @@ class _Plan:
 
 
 def _model_cost() -> tuple:
-    """What cost-based costs were read from: litellm's cost map, its size and the
-    register_model calls so far (any change: they are read again)."""
+    """What costs (cost-based) and context windows (pre-call checks) were read from:
+    litellm's cost map, its size and the register_model calls so far (any change: they are
+    read again)."""
     costs = _Litellm.module.model_cost
     return costs, len(costs), _router_scores.cost_edits
 

@@ -55,7 +55,6 @@ class _Litellm:
         cls.latency, cls.cost = lowest_latency, lowest_cost
         average = getattr(lowest_latency, "_average_latency", None)
         cls.plain_average = average if _same_code(average, _average_latency) else None
-        _draws.check()
         cls.selector_types = {"latency-based-routing": lowest_latency.LowestLatencyLoggingHandler,
                               "cost-based-routing": lowest_cost.LowestCostLoggingHandler,
                               "usage-based-routing-v2": lowest_tpm_rpm_v2.LowestTPMLoggingHandler_v2}
@@ -175,7 +174,7 @@ def _minute(module: Any) -> str:
     return _minute_key(module.datetime.now(), "%Y-%m-%d-%H-%M")
 
 
-def _utc_minute(module: Any) -> str:
+def utc_minute(module: Any) -> str:
     """usage-based-routing-v2's minute key (`%H-%M` in UTC)."""
     return _minute_key(module.get_utc_datetime(), "%H-%M")
 
@@ -430,7 +429,7 @@ def pick_usage(cache: Any, candidates: dict, messages: Any, input: Any, read: An
     """usage-based-routing-v2's pick among `candidates` (candidates_by_id): at random
     among those within their limits with the fewest tokens used this UTC minute."""
     module = _Litellm.usage
-    minute = _utc_minute(module)
+    minute = utc_minute(module)
     now = cache._clock()
     tokens = _Tokens(module, messages, input)
     lowest, potential = _INF, []
