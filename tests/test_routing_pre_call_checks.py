@@ -449,7 +449,8 @@ def test_response_format_supported_nowhere_raises_the_no_deployment_error(monkey
 def test_response_format_and_the_window_together(monkeypatch):
     """`old` cannot do JSON mode, `small` cannot take 48 tokens: only `big` is left."""
     monkeypatch.setattr(litellm, "drop_params", False)
-    router = _router_of(_deployment("old", model=NO_RESPONSE_FORMAT), _window("small", 20), _deployment("big", model=BIG))
+    router = _router_of(_deployment("old", model=NO_RESPONSE_FORMAT), _window("small", 20),
+                        _deployment("big", model=BIG))
 
     assert _picked(router, 30, messages=LONG, request_kwargs=copy.deepcopy(JSON_MODE)) == {"big": 60}
     assert set(_picked(router, 60, messages=SHORT, request_kwargs=copy.deepcopy(JSON_MODE))) == {"small", "big"}

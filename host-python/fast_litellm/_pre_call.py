@@ -113,7 +113,8 @@ def _supports_response_format(model: str, params: dict) -> bool | None:
     response_format (None: its lookup raises)."""
     litellm = _Litellm.module
     try:
-        model, provider, _, _ = litellm.get_llm_provider(model=model, litellm_params=_Litellm.model_params.model_validate(params))
+        params_model = _Litellm.model_params.model_validate(params)
+        model, provider, _, _ = litellm.get_llm_provider(model=model, litellm_params=params_model)
     except Exception:  # stock skips the check for this deployment
         return True
     try:
