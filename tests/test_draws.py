@@ -1,5 +1,5 @@
-"""fast_litellm._draws: the shuffle latency-based routing takes, drawn as random.sample
-draws it, from the same generator."""
+"""fast_litellm._draws: the shuffle and the pick latency-based routing takes, drawn as
+random.sample and random.choice draw them, from the same generator."""
 
 from __future__ import annotations
 
@@ -37,6 +37,22 @@ def test_sample_order_and_sample_draws_take_random_samples_draws(seed, n):
         random.setstate(state)
 
 
+@settings(max_examples=300, deadline=None)
+@given(seed=st.integers(0, 2**64), n=st.integers(1, 3000))
+def test_choice_index_takes_random_choices_draw(seed, n):
+    state = random.getstate()
+    try:
+        population = [f"dep-{i}" for i in range(n)]
+        random.seed(seed)
+        expected = random.choice(population)
+        expected_state = random.getstate()
+        random.seed(seed)
+        assert population[_draws.choice_index(n)] == expected
+        assert random.getstate() == expected_state
+    finally:
+        random.setstate(state)
+
+
 def test_a_generator_of_another_type_is_left_to_random_sample(monkeypatch):
     class Other(random.Random):
         def random(self):  # a subclass's draws need not be getrandbits'
@@ -46,6 +62,9 @@ def test_a_generator_of_another_type_is_left_to_random_sample(monkeypatch):
     try:
         assert _draws.check() is False
         assert _draws.sample_order(5) == Other(1).sample(range(5), 5)
+        _draws._random.seed(2)
+        theirs = Other(2)
+        assert [_draws.choice_index(7) for _ in range(20)] == [theirs.choice(range(7)) for _ in range(20)]
         expected = Other(1)
         expected.sample(range(5), 5)
         _draws._random.seed(1)

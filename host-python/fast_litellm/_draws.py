@@ -5,9 +5,10 @@ litellm draws from the module-level generator (`random.sample`, `random.choice`,
 same generator, so that a seeded program picks what it picks without us and the draws
 after a selection are the ones stock would leave. `random.sample(population, n)` of a
 whole population (what latency-based routing shuffles with) is n `_randbelow` draws over
-a shrinking pool; `sample_order` takes the same draws without the method calls, and is
-used only once `check()` has found it equal to this Python's `random.sample` (checked on
-first use, not at import: it takes a few milliseconds).
+a shrinking pool, `random.choice` one; `sample_order` and `choice_index` take the same
+draws without the method calls, and are used only once `check()` has found them equal to
+this Python's `random.sample` and `random.choice` (checked on first use, not at import: it
+takes a few milliseconds).
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ def check() -> bool:
             for n in range(40):
                 theirs, ours = kind(seed), kind(seed)
                 if theirs.sample(range(n), n) != _order(n, ours.getrandbits) or theirs.random() != ours.random():
+                    _exact = False
+                    return _exact
+                if n and (theirs.choice(range(n)) != _below(n, ours.getrandbits) or theirs.random() != ours.random()):
                     _exact = False
                     return _exact
         _exact = True
@@ -62,6 +66,25 @@ def sample_draws(n: int) -> None:
         k = m.bit_length()
         while getrandbits(k) >= m:
             pass
+
+
+def choice_index(n: int) -> int:
+    """The position `random.choice(seq)` takes from a sequence of n > 0, drawn from the
+    module's generator."""
+    if _exact is None:
+        check()
+    if _exact:
+        return _below(n, _random.getrandbits)
+    return _random.choice(range(n))
+
+
+def _below(n: int, getrandbits) -> int:
+    # _randbelow_with_getrandbits, what choice() draws with
+    k = n.bit_length()
+    j = getrandbits(k)
+    while j >= n:
+        j = getrandbits(k)
+    return j
 
 
 def _order(n: int, getrandbits) -> list[int]:

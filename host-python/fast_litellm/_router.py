@@ -491,7 +491,6 @@ def _pick(router: Any, plan: _Plan, group: _Group, excluded: Any = None, request
             cooled = ";".join([cooled, *map(str, removed)] if cooled else map(str, removed))
     if excluded:
         cooled = f"{cooled},{';'.join(group.positions(excluded))}"
-    prefix = f"{plan.handle},{group.index},"
     if plan.selector is not None:
         router_cache = plan.selector.router_cache  # read per call: it can be replaced
         if router_cache.redis_cache is not None:
@@ -501,9 +500,10 @@ def _pick(router: Any, plan: _Plan, group: _Group, excluded: Any = None, request
         if not cooled:
             candidates = group.candidates
         else:
-            packed = COMPONENT.router_candidates(prefix + cooled, plan.generation)
+            request = f"{plan.handle},{group.index},{cooled}"
+            packed = COMPONENT.router_candidates(request, plan.generation)
             if packed is None:
-                raise RuntimeError(f"component refused {prefix}{cooled}")
+                raise RuntimeError(f"component refused {request}")
             positions = [int(p) for p in packed.split(";")] if packed else []
             candidates = _router_scores.candidates_by_id(router.model_list, group, positions)
         if not candidates:
@@ -514,6 +514,7 @@ def _pick(router: Any, plan: _Plan, group: _Group, excluded: Any = None, request
         if plan.strategy == "usage-based-routing-v2":
             return _router_scores.pick_usage(cache, candidates, messages, input, _unexpired)
         return _router_scores.pick_cost(cache, group, candidates, messages, input, _unexpired)
+    prefix = f"{plan.handle},{group.index},"
     if plan.strategy == "least-busy":
         counts = _in_flight(cache, group)
         if counts is None:
@@ -617,19 +618,24 @@ def _environment_reason(router: Any) -> str | None:
     return None
 
 
-def _guarded(step: Callable[..., Any], router: Any, *args: Any) -> Any:
-    """`step(router, *args)` with component failures turned into hand-off reasons. A
-    failure after the draw leaves `random` one draw on (saving its state per call would
-    cost more than the whole selection), so that hand-off picks from the next draw."""
-    try:
-        return step(router, *args)
-    except InstanceChanged:
+def _failed(router: Any, exc: Exception) -> str:
+    """The hand-off reason for a component failure during a selection. A failure after
+    the draw leaves `random` one draw on (saving its state per call would cost more than
+    the whole selection), so that hand-off picks from the next draw."""
+    if isinstance(exc, InstanceChanged):
         invalidate(router)  # a trap elsewhere replaced the instance: the plan is rebuilt
         return "component_restarted"
+    _log_once(exc)
+    FLAGS.record(FEATURE, ok=False)
+    return "component_error"
+
+
+def _guarded(step: Callable[..., Any], router: Any, *args: Any) -> Any:
+    """`step(router, *args)`, or the hand-off reason for a component failure."""
+    try:
+        return step(router, *args)
     except Exception as exc:
-        _log_once(exc)
-        FLAGS.record(FEATURE, ok=False)
-        return "component_error"
+        return _failed(router, exc)
 
 
 def _call_reason(router: Any, specific_deployment: Any) -> str | None:
@@ -641,14 +647,17 @@ def _call_reason(router: Any, specific_deployment: Any) -> str | None:
 
 def _select(router: Any, model: Any, specific_deployment: Any, request_kwargs: Any, excluded: Any = None,
             messages: Any = None, input: Any = None) -> Any:
-    """A deployment, or the reason stock selects."""
+    """A deployment, or the reason stock selects (the sync path: one guard for both steps)."""
     reason = _call_reason(router, specific_deployment)
     if reason is not None:
         return reason
-    target = _guarded(_target, router, model, request_kwargs)
-    if type(target) is str:
-        return target
-    return _guarded(_pick, router, *target, excluded, request_kwargs, messages, input)
+    try:
+        target = _target(router, model, request_kwargs)
+        if type(target) is str:
+            return target
+        return _pick(router, *target, excluded, request_kwargs, messages, input)
+    except Exception as exc:
+        return _failed(router, exc)
 
 
 def select_excluding(router: Any, model: Any, request_kwargs: Any, excluded: list) -> Any:

@@ -320,14 +320,15 @@ def pick_latency(selector: Any, cache: Any, group: Any, candidates: dict, reques
     stream = request_kwargs is not None and request_kwargs.get("stream", None) is True
     percentile, average = args.ttft_percentile, module._average_latency
     inline_average = average is _Litellm.plain_average and _SUM_LEN.isdisjoint(vars(module))
-    tokens = _Tokens(module, messages, input)
     field = _metadata_field(request_kwargs)
     write = field is not None and field in request_kwargs
     if write and type(request_kwargs[field]) is not dict:
         return "unusual_request_kwargs"  # stock writes into it
     scores = [None] * len(entries)  # by map position: (deployment, latency, within limits)
     lowest = None  # the lowest latency within limits
-    bound = -1  # tokens.upper(), once a tpm limit needs it
+    tokens = None  # the request's _Tokens, once a tpm limit needs them
+    bound = -1  # tokens.upper()
+    all_floats = True  # every latency a float (an int buffer then gives tied ones one cutoff)
     candidate_of = candidates.get
     try:
         for position, (dep_id, item_map) in enumerate(entries):  # _candidate_entries, _usage and
@@ -346,13 +347,18 @@ def pick_latency(selector: Any, cache: Any, group: Any, candidates: dict, reques
                 latency = sum(samples) / len(samples) if samples else 0.0
             else:
                 latency = average(item_map.get("latency", []))
-            if type(latency) not in _REAL or latency != latency:
-                return "unusual_latency"  # stock's sort or pick would raise or misorder
+            if type(latency) is not float:
+                if type(latency) not in _REAL:
+                    return "unusual_latency"  # stock's sort or pick would raise or misorder
+                all_floats = False
+            if latency != latency:
+                return "unusual_latency"  # NaN: stock's sort misorders
             tpm_limit, rpm_limit = candidate[1]
             if tpm_limit is _INF:
                 over = tpm + 0 > tpm_limit  # no count exceeds it (and this raises where stock's does)
             else:
-                if bound == -1:
+                if tokens is None:
+                    tokens = _Tokens(module, messages, input)
                     bound = tokens.upper()
                 over = not (bound is not None and tpm + bound <= tpm_limit) and tokens.over(tpm, tpm_limit)
             fits = not (over or rpm + 1 > rpm_limit)
@@ -367,14 +373,16 @@ def pick_latency(selector: Any, cache: Any, group: Any, candidates: dict, reques
     cutoff = lowest + buffer * lowest
     if not lowest <= cutoff:
         return "unusual_latency"  # none within the buffer: stock's pick raises
-    if type(buffer) is not float or type(lowest) is not float:
+    if type(buffer) is not float and not all_floats:
         # stock's cutoff comes from the first lowest in shuffled order: equal latencies of
         # other types (1 and 1.0) can give other cutoffs with a buffer that is not a float
+        # (equal floats give one: only 0.0 and -0.0 differ, and their cutoffs compare alike)
         tied = {x + buffer * x for x in [s[1] for s in scores if s is not None and s[2] and s[1] == lowest]}
         if len(tied) > 1:
             return "unusual_latency"
     # the side effects, in stock's order: the additions, the shuffle, the pick
-    _add_missing(stored, missing)
+    if missing:
+        _add_missing(stored, missing)
     # stock sorts those within limits (stable: ties in shuffled order) and draws among the
     # ones within the buffer: the same list as those within the buffer, sorted
     within = [score for score in scores if score is not None and score[2] and score[1] <= cutoff]
@@ -394,7 +402,7 @@ def pick_latency(selector: Any, cache: Any, group: Any, candidates: dict, reques
             if score[2] and score[1] <= cutoff:
                 within.append(score)
         within.sort(key=_SCORE)
-    deployment = _random.choice(within)[0]
+    deployment = within[_draws.choice_index(len(within))][0]
     if write:
         request_kwargs[field]["_latency_per_deployment"] = per_api_base
     return deployment
