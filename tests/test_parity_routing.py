@@ -40,6 +40,10 @@ def _deployment(i: int, group: int, spec: dict) -> dict:
 
 _FILTERED = [{"team_id": "t1"}, {"access_groups": ["ag"]}, {"blocked": True}, {"supports_web_search": False},
              {"enable_tag_filtering": True}]
+# model_group_alias maps: a plain alias, one named like a group or like a deployment id,
+# the item form, a malformed entry, an alias of no group
+_ALIASES = [{"alias": "group-0"}, {"alias": "group-1", "group-0": "group-1", "dep-0": "group-0"},
+            {"alias": {"model": "group-0", "hidden": True}, "group-1": ""}, {"alias": "missing-group"}]
 _weights = st.one_of(st.none(), st.integers(0, 5), st.sampled_from([0.0, 0.5, 2.25, 1e-3]))
 _deployment_spec = st.fixed_dictionaries({
     "weight": st.one_of(st.none(), st.none(), _weights),
@@ -53,8 +57,11 @@ _deployment_spec = st.fixed_dictionaries({
 _router_config = st.lists(st.lists(_deployment_spec, min_size=1, max_size=6), min_size=1, max_size=3)
 _router_options = st.one_of(*[st.just({})] * 6, *[st.just({"routing_strategy": "least-busy"})] * 4,
                             st.sampled_from([{"enable_pre_call_checks": True},
-                                             {"model_group_alias": {"alias": "group-0"}},
-                                             {"routing_strategy": "latency-based-routing"}]))
+                                             {"routing_strategy": "latency-based-routing"}]),
+                            st.sampled_from(_ALIASES).map(lambda aliases: {"model_group_alias": aliases}),
+                            st.sampled_from(_ALIASES).map(lambda aliases: {"model_group_alias": aliases,
+                                                                          "routing_strategy": "least-busy"}),
+                            st.just({"model_group_alias": {"alias": "group-1"}, "enable_pre_call_checks": True}))
 
 
 def _request(kind: int) -> dict | None:
@@ -456,10 +463,15 @@ def test_one_id_on_several_deployments_goes_to_litellm():
 def test_settings_edited_in_place_are_seen():
     router = Router(model_list=[_deployment(0, 0, {}), _deployment(1, 1, {})])
     router.get_available_deployment("group-0")
-    router.model_group_alias["group-0"] = "group-1"
+    router.model_group_alias["group-0"] = "group-1"  # an alias named like a group: it wins
+    served = _route_stats()["component"]
     for is_async in (False, True):
         assert _compare_one(router, "group-0", {}, is_async)[0][1]["model_info"]["id"] == "dep-1"
-    assert _router.router_report(router)["reason"] == "model_group_alias"
+    assert _route_stats()["component"] == served + 2
+    router.enable_tag_filtering = True
+    for is_async in (False, True):
+        assert _compare_one(router, "group-0", {}, is_async)[0][1]["model_info"]["id"] == "dep-1"
+    assert _router.router_report(router)["reason"] == "tag_filtering"
 
 
 @pytest.mark.parametrize("request_kwargs,is_async", [
@@ -586,3 +598,44 @@ def test_callbacks_whose_filter_passes_everything_through_are_served():
             random.seed(seed)
             _compare_one(router, "group-0", {}, is_async=True)
         assert fast_litellm.get_performance_stats()["operations"]["route"]["component"] == before + 5
+
+
+_alias_target = st.one_of(st.sampled_from(["group-0", "group-1", "group-2", "missing-group", "", "dep-1"]),
+                          st.sampled_from(["group-0", "group-1"]).map(lambda g: {"model": g, "hidden": True}))
+
+
+def test_alias_requests_match_litellm_on_generated_alias_maps():
+    """Requests naming a model_group_alias key (a plain name, a group's own name, a
+    deployment id's, through item-form, malformed and dangling entries): stock's pick or
+    exception, sync and async, on simple-shuffle (served) and least-busy (handed over)."""
+    served_before = _route_stats()["component"]
+    resolved = Counter()  # requests the component selected for in an alias's target group
+    aliased = _router._aliased
+
+    def counting(router, plan, model):
+        group = aliased(router, plan, model)
+        resolved[group is not None and group != model] += 1
+        return group
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(aliases=st.dictionaries(st.sampled_from(["alias", "group-0", "group-1", "dep-0"]), _alias_target,
+                                   min_size=1, max_size=4),
+           options=st.sampled_from([{}, {}, {"enable_pre_call_checks": True}, {"routing_strategy": "least-busy"}]),
+           cooled=st.lists(st.integers(0, 5), max_size=3), seed=st.integers(0, 2**32 - 1))
+    def check(aliases, options, cooled, seed):
+        deployments = [_deployment(i, i % 2, {"rpm": 10 + i} if i % 3 else {}) for i in range(6)]
+        with callbacks_kept():
+            router = Router(model_list=deployments, model_group_alias=copy.deepcopy(aliases), **options)
+            for i in cooled:
+                router.cooldown_cache.add_deployment_to_cooldown(
+                    model_id=f"dep-{i}", original_exception=Exception("boom"), exception_status=429,
+                    cooldown_time=60)
+            random.seed(seed)
+            for model in [*aliases, "group-0", "group-1"]:
+                for is_async in (False, True):
+                    _compare_one(router, model, {}, is_async, [{"role": "user", "content": "hi"}])
+
+    with mock.patch.object(_router, "_aliased", counting):
+        check()
+    assert _route_stats()["component"] - served_before > 200
+    assert resolved[True] > 50, resolved

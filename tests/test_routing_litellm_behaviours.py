@@ -358,14 +358,23 @@ def test_unknown_model_raises_as_stock():
 
 def test_model_group_alias_resolves_as_stock():
     """Mirrors tests/local_testing/test_router_get_deployments.py::test_model_group_aliases:
-    requests for the alias get deployments of the aliased group (weighted by tpm); a router
-    with aliases is handed to litellm whole."""
+    requests for the alias get deployments of the aliased group (weighted by tpm), served by
+    the component on a simple-shuffle router; on other strategies litellm selects for the
+    alias (their selectors read state under the requested name), and the groups' own names
+    stay served."""
     router = _router_of(_deployment("small", tpm=1), _deployment("large", tpm=99),
                         _deployment("claude", group="claude-1", tpm=1), model_group_alias={"gpt-4": "g"})
 
     assert {pick(router, "gpt-4")["model_name"] for _ in range(20)} == {"g"}
+    assert _counts(router, "gpt-4", 500)["large"] / 500 > 0.89
     assert _counts(router, "g", 500)["large"] / 500 > 0.89
-    assert _route_stats() == _handed("model_group_alias", 520)
+    assert _route_stats() == _served(1020)
+
+    busy = _router_of(_deployment("small"), _deployment("large"), model_group_alias={"gpt-4": "g"},
+                      routing_strategy="least-busy")
+    assert {pick(busy, "gpt-4")["model_name"] for _ in range(20)} == {"g"}
+    assert {pick(busy, "g")["model_name"] for _ in range(20)} == {"g"}
+    assert _route_stats() == _handed("model_group_alias", 20, served=1040)
 
 
 # -- request options --------------------------------------------------------------------------

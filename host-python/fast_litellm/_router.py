@@ -15,6 +15,8 @@ from the same `random` stock would use. One crossing per selection, or two when 
 cooldown empties a weighted pick into a uniform one. least-busy has no draw: the counts
 of requests in flight are read from litellm's cache the way its selector reads them.
 
+A model_group_alias key is resolved as stock resolves it (simple-shuffle; the other
+strategies' selectors key their state by the alias: litellm selects for those).
 Everything else is handed to litellm's own selection, with the reason counted: a router
 setting or a deployment field that a filter reads (decided per router, again whenever
 its model list changes), a request option (`_router_weights`, `_target_order`, ...), a
@@ -171,7 +173,7 @@ def _settings(router: Any) -> tuple:
     and edit the containers in place). A plan serves only while all are off or empty, so
     their truth is what is compared."""
     return (router.routing_strategy, not router.routing_plugins, not router.routing_groups,
-            not router.model_group_alias, not router.enable_pre_call_checks, not router.enable_health_check_routing,
+            not router.enable_pre_call_checks, not router.enable_health_check_routing,
             not router.enable_tag_filtering, not router.auto_routers, not router.complexity_routers,
             not router.adaptive_routers, not router.quality_routers, router.cache.redis_cache is None)
 
@@ -192,7 +194,6 @@ def _router_reason(router: Any) -> str | None:
             return "redis_router_cache"
     checks = (
         (router.routing_plugins, "routing_plugins"), (router.routing_groups, "routing_groups"),
-        (router.model_group_alias, "model_group_alias"),
         (router.enable_health_check_routing, "health_check_routing"), (router.enable_tag_filtering, "tag_filtering"),
         (any((router.auto_routers, router.complexity_routers, router.adaptive_routers, router.quality_routers)),
          "pre_routing_strategies"),
@@ -469,10 +470,32 @@ def _target(router: Any, model: Any, request_kwargs: Any) -> tuple[_Plan, _Group
     drawing = _Litellm.drawing_modules.get(plan.strategy)
     if drawing is not None and drawing.random is not random:
         return "random_patched"  # the strategy's module draws from a generator put there
-    group = plan.groups.get(model) if type(model) is str else None
+    if type(model) is not str:
+        return "not_a_model_group"
+    if router.model_group_alias:
+        model = _aliased(router, plan, model)
+        if model is None:
+            return "model_group_alias"
+    group = plan.groups.get(model)
     if group is None:
-        return plan.handed.get(model, "not_a_model_group") if type(model) is str else "not_a_model_group"
+        return plan.handed.get(model, "not_a_model_group")
     return plan, group
+
+
+def _aliased(router: Any, plan: _Plan, model: str) -> str | None:
+    """The group stock selects in for `model` on a Router with model_group_alias: `model`
+    itself where the map does not rewrite it (litellm's own resolve, which skips malformed
+    entries), the alias's target on a simple-shuffle Router, None where stock must select.
+    Stock resolves an alias before anything else but a deployment id; simple-shuffle then
+    uses only the target's deployments (and the target's `_router_weights`, a request
+    option stock serves). The other strategies' async selectors read their state under
+    the requested name, not the target's."""
+    target = _Litellm.resolve_alias(router.model_group_alias, model)
+    if target is None:
+        return model
+    if plan.strategy != "simple-shuffle" or (model not in router.model_names and router.has_model_id(model)):
+        return None
+    return target
 
 
 def _pick(router: Any, plan: _Plan, group: _Group, excluded: Any = None, request_kwargs: Any = None,
@@ -565,6 +588,7 @@ class _Litellm:
     parent_span: Any = None
     service_hook: Any = None
     drawing_modules: dict = {}  # strategy -> its litellm module, which draws from its global `random`
+    resolve_alias: Any = None  # litellm's resolve_model_group_alias
 
     @classmethod
     def resolve(cls) -> None:
@@ -572,6 +596,7 @@ class _Litellm:
         from litellm.integrations.custom_logger import CustomLogger
         from litellm.integrations.otel.runtime import _otel_runtime
         from litellm.router_strategy.simple_shuffle import _ROUTER_LOGGER
+        from litellm.router_utils.common_utils import resolve_model_group_alias
         from litellm.router_utils.routing_read_batch import RoutingPrefetch
 
         cls.module, cls.otel_runtime, cls.router_logger = litellm, _otel_runtime, _ROUTER_LOGGER
@@ -582,6 +607,7 @@ class _Litellm:
         cls.router_class, cls.service_types, cls.parent_span = Router, ServiceTypes, get_parent_otel_span_from_kwargs
         cls.service_hook = ServiceLogging.async_service_success_hook
         cls.prefetch, cls.custom_logger = RoutingPrefetch, CustomLogger
+        cls.resolve_alias = resolve_model_group_alias
         from litellm.router_strategy import lowest_latency, lowest_tpm_rpm_v2, simple_shuffle
 
         cls.drawing_modules = {"simple-shuffle": simple_shuffle, "latency-based-routing": lowest_latency,
@@ -941,13 +967,14 @@ def _check(router_class: Any) -> list[str]:
             params = None
         if params != expected:
             problems.append(f"Router.{name} signature {params} differs from the tested {expected}")
-    for name in _MUTATORS:
+    for name in (*_MUTATORS, "has_model_id"):
         if not callable(getattr(router_class, name, None)):
             problems.append(f"Router.{name} not found")
     try:
         from litellm.integrations.otel.runtime import _otel_runtime  # noqa: F401
         from litellm.router_strategy.simple_shuffle import _ROUTER_LOGGER  # noqa: F401
         from litellm.router_utils.auto_router_model_naming import classify_strategy_router_model  # noqa: F401
+        from litellm.router_utils.common_utils import resolve_model_group_alias  # noqa: F401
         from litellm.router_utils.routing_read_batch import RoutingPrefetch  # noqa: F401
         from litellm.caching.in_memory_cache import InMemoryCache
 
