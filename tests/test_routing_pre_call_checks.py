@@ -12,7 +12,8 @@ async_get_healthy_deployments). It drops a deployment when:
   rpm at least) -> `RouterRateLimitErrorBasic`;
 - response_format: `litellm.drop_params` is False, request_kwargs carry `response_format`, and
   its provider does not list that param; all dropped -> the usual no-deployment error;
-- region: `allowed_model_region` in request_kwargs (handed to litellm: "pre_call_region").
+- region: `allowed_model_region` in request_kwargs and a `litellm_params.region_name` not equal
+  to it; all dropped -> the usual no-deployment error.
 
 Every selection runs twice from the same state: once through litellm's original method
 (`fast_litellm._router.ORIGINALS`) and once through the installed one; both must give the same
@@ -460,11 +461,37 @@ def test_response_format_and_the_window_together(monkeypatch):
 # -- region -----------------------------------------------------------------------------------
 
 
-def test_allowed_model_region_is_handed_to_litellm():
-    router = _router_of(_deployment("eu", region_name="eu"), _deployment("us", region_name="us"), _deployment("any"))
+def test_allowed_model_region_keeps_the_deployments_of_that_region():
+    router = _router_of(_deployment("eu", region_name="eu"), _deployment("eu-2", region_name="eu"),
+                        _deployment("us", region_name="us"), _deployment("any"))
 
-    assert _picked(router, 10, messages=SHORT, request_kwargs={"allowed_model_region": "eu"}) == {"eu": 20}
-    assert _route_stats() == _handed("pre_call_region", 20)
+    assert set(_picked(router, 20, messages=SHORT, request_kwargs={"allowed_model_region": "eu"})) == {"eu", "eu-2"}
+    assert _picked(router, 10, messages=SHORT, request_kwargs={"allowed_model_region": "us"}) == {"us": 20}
+    assert _route_stats() == _served(60)
+    # no deployment in the region: stock's error, raised by stock
+    pick_raises(router, messages=SHORT, request_kwargs={"allowed_model_region": "apac"})
+    assert _route_stats() == _handed("no_deployment_available", 1, served=60)
+
+
+def test_region_checks_follow_the_context_window_and_rpm_checks():
+    """A deployment the context window already removed is not region-checked (stock
+    `continue`s): the region only narrows what the earlier checks leave."""
+    router = _router_of(_window("eu-small", 20, region_name="eu"), _deployment("eu-big", model=BIG, region_name="eu"),
+                        _deployment("us", model=BIG, region_name="us", rpm=1))
+    _requests_this_minute(router, "us", 1)
+
+    assert _picked(router, 10, messages=LONG, request_kwargs={"allowed_model_region": "eu"}) == {"eu-big": 20}
+    assert _picked(router, 10, messages=SHORT, request_kwargs={"allowed_model_region": "eu"})["eu-small"] > 0
+    pick_raises(router, messages=SHORT, request_kwargs={"allowed_model_region": "us"})  # us is over its rpm
+    assert _route_stats() == _handed("no_deployment_available", 1, served=40)
+
+
+def test_a_replaced_region_check_is_left_to_litellm(monkeypatch):
+    router = _router_of(_deployment("eu", region_name="eu"), _deployment("us", region_name="us"))
+    monkeypatch.setattr(litellm.router, "is_region_allowed", lambda litellm_params, allowed_model_region: True)
+
+    assert set(_picked(router, 20, messages=SHORT, request_kwargs={"allowed_model_region": "eu"})) == {"eu", "us"}
+    assert _route_stats() == _handed("pre_call_region", 40)
 
 
 # -- order and cooldowns ----------------------------------------------------------------------
@@ -561,6 +588,7 @@ _deployment_spec = st.fixed_dictionaries({
     "order": st.sampled_from([None, None, 1, 2]),
     "cooled": st.sampled_from([False, False, False, True]),
     "latency": st.sampled_from([None, 0.5, 1.0, 3.0]),
+    "region": st.sampled_from([None, None, "eu", "us"]),
 })
 
 _request = st.fixed_dictionaries({
@@ -569,6 +597,7 @@ _request = st.fixed_dictionaries({
     "response_format": st.sampled_from(["json", "json", "absent", "none"]),
     "no_request_kwargs": st.booleans(),  # sync only: request_kwargs=None skips the params check
     "is_async": st.booleans(),
+    "region": st.sampled_from([None, None, None, "eu", "us"]),
 })
 
 
@@ -577,6 +606,8 @@ def _build(strategy: str, specs: list[dict]) -> Router:
     for i, spec in enumerate(specs):
         info = {} if spec["window"] is None else {"max_input_tokens": spec["window"]}
         params = {key: spec[key] for key in ("rpm", "order") if spec[key] is not None}
+        if spec["region"] is not None:
+            params["region_name"] = spec["region"]
         deployments.append(_deployment(f"d{i}", model=spec["model"], info=info, **params))
     router = _router_of(*deployments, strategy=strategy)
     for i, spec in enumerate(specs):
@@ -593,6 +624,8 @@ def _selection_args(request: dict) -> tuple[dict | None, dict]:
     """(request_kwargs, messages/input kwargs) of one generated request."""
     request_kwargs = {"json": copy.deepcopy(JSON_MODE), "absent": {},
                       "none": {"response_format": None}}[request["response_format"]]
+    if request["region"] is not None:
+        request_kwargs = {**request_kwargs, "allowed_model_region": request["region"]}
     if request["no_request_kwargs"] and not request["is_async"]:
         request_kwargs = None
     text = ("hello " * request["words"]).strip() or "hi"

@@ -7,7 +7,8 @@ before the order filter, deployment by deployment (`Router._pre_call_checks`):
   `max_input_tokens` (from litellm's model info);
 - rpm (not under usage-based-routing-v2): removed if `litellm_params.rpm` is an int at most
   this minute's requests, read from the Router's cache under the deployment's id;
-- region: the request's `allowed_model_region` (handed to litellm here);
+- region: removed if the request sets `allowed_model_region` and the deployment's
+  `region_name` (its litellm_params as litellm validates them) is not equal to it;
 - params: unless `litellm.drop_params`, removed if the request sets `response_format` and
   the deployment's provider does not support it.
 
@@ -39,6 +40,7 @@ class _Litellm:
     router_module: Any = None
     compaction_pending: Any = None
     model_params: Any = None  # LiteLLM_Params
+    region_allowed: Any = None  # litellm.utils.is_region_allowed, what the router module must still call
 
     @classmethod
     def resolve(cls) -> None:
@@ -46,8 +48,9 @@ class _Litellm:
         from litellm import router as router_module
         from litellm.router_strategy.complexity_router.context_compaction import compaction_pending
         from litellm.types.router import LiteLLM_Params
+        from litellm.utils import is_region_allowed
 
-        cls.module, cls.router_module = litellm, router_module
+        cls.module, cls.router_module, cls.region_allowed = litellm, router_module, is_region_allowed
         cls.compaction_pending, cls.model_params = compaction_pending, LiteLLM_Params
 
 
@@ -59,7 +62,8 @@ def problems() -> list[str]:
 
         needed = [(Router, "_pre_call_checks"), (Router, "_count_pre_call_check_tokens"),
                   (Router, "_deployment_max_input_tokens"), (Router, "get_router_model_info"),
-                  (router_module, "get_utc_datetime"), (router_module, "compaction_pending")]
+                  (router_module, "get_utc_datetime"), (router_module, "compaction_pending"),
+                  (router_module, "is_region_allowed")]
         return [f"{getattr(owner, '__name__', owner)}.{name} not found" for owner, name in needed
                 if not hasattr(owner, name)]
     except Exception as exc:
@@ -68,9 +72,9 @@ def problems() -> list[str]:
 
 class GroupChecks:
     """A group's name and, per position: id, context window, rpm limit, response_format
-    support."""
+    support, region."""
 
-    __slots__ = ("name", "ids", "max_input", "rpm", "response_format")
+    __slots__ = ("name", "ids", "max_input", "rpm", "response_format", "region")
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -78,6 +82,7 @@ class GroupChecks:
         self.max_input: list[int | None] = []
         self.rpm: list[Any] = []
         self.response_format: list[bool] = []
+        self.region: list[Any] = []  # region_name, or _UNREADABLE where validating the params raises
 
 
 def read_group(router: Any, name: str, deployments: list[dict]) -> GroupChecks | str:
@@ -105,7 +110,14 @@ def read_group(router: Any, name: str, deployments: list[dict]) -> GroupChecks |
         checks.max_input.append(max_input)
         checks.rpm.append(rpm if isinstance(rpm, int) else None)
         checks.response_format.append(supports)
+        try:
+            checks.region.append(_Litellm.model_params.model_validate(params).region_name)
+        except Exception:  # stock raises, should a region request reach the check
+            checks.region.append(_UNREADABLE)
     return checks
+
+
+_UNREADABLE = object()
 
 
 def _supports_response_format(model: str, params: dict) -> bool | None:
@@ -143,8 +155,9 @@ def removed(router: Any, checks: GroupChecks, cooled: str, messages: Any, input:
     """The positions the checks remove from those not cooling down (`cooled`: theirs,
     `;`-joined), or why stock must select. `read`: the cache read rule
     (_router._unexpired)."""
-    if request_kwargs is not None and request_kwargs.get("allowed_model_region") is not None:
-        return "pre_call_region"
+    region = request_kwargs.get("allowed_model_region") if request_kwargs is not None else None
+    if region is not None and _Litellm.router_module.is_region_allowed is not _Litellm.region_allowed:
+        return "pre_call_region"  # a replaced check: stock calls it
     cooling = {int(p) for p in cooled.split(";")} if cooled else ()
     remaining = [p for p in range(len(checks.ids)) if p not in cooling]
     if not remaining:
@@ -180,6 +193,13 @@ def removed(router: Any, checks: GroupChecks, cooled: str, messages: Any, input:
                 current = max(local or 0, 0)
                 rpm = checks.rpm[p]
                 if rpm is not None and rpm <= current:
+                    out.append(p)
+                    continue
+            if region is not None:
+                region_name = checks.region[p]
+                if region_name is _UNREADABLE:
+                    return "pre_call_region"
+                if not region_name == region:  # is_region_allowed
                     out.append(p)
                     continue
             if check_params and not checks.response_format[p]:
