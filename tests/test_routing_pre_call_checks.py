@@ -494,6 +494,25 @@ def test_a_replaced_region_check_is_left_to_litellm(monkeypatch):
     assert _route_stats() == _handed("pre_call_region", 40)
 
 
+def test_a_region_check_replaced_before_install_is_left_to_litellm(monkeypatch):
+    """Replaced in litellm before fast_litellm read it: told apart by its code, not by
+    its identity then."""
+    from fast_litellm import _pre_call
+
+    def allow_prefix(litellm_params, allowed_model_region):  # "eu" allows "eu-west-1"
+        return (litellm_params.region_name or "").startswith(allowed_model_region)
+
+    router = _router_of(_deployment("eu", region_name="eu"), _deployment("eu-west", region_name="eu-west-1"),
+                        _deployment("us", region_name="us-east-1"))
+    monkeypatch.setattr(litellm.router, "is_region_allowed", allow_prefix)
+    monkeypatch.setattr(_pre_call._Litellm, "region_allowed", None)
+    _pre_call._Litellm.resolve()
+    assert _pre_call._Litellm.region_allowed is None
+
+    assert set(_picked(router, 20, messages=SHORT, request_kwargs={"allowed_model_region": "eu"})) == {"eu", "eu-west"}
+    assert _route_stats() == _handed("pre_call_region", 40)
+
+
 # -- order and cooldowns ----------------------------------------------------------------------
 
 

@@ -40,7 +40,7 @@ class _Litellm:
     router_module: Any = None
     compaction_pending: Any = None
     model_params: Any = None  # LiteLLM_Params
-    region_allowed: Any = None  # litellm.utils.is_region_allowed, what the router module must still call
+    region_allowed: Any = None  # the router module's is_region_allowed, when it compiles as _is_region_allowed
 
     @classmethod
     def resolve(cls) -> None:
@@ -48,9 +48,10 @@ class _Litellm:
         from litellm import router as router_module
         from litellm.router_strategy.complexity_router.context_compaction import compaction_pending
         from litellm.types.router import LiteLLM_Params
-        from litellm.utils import is_region_allowed
 
-        cls.module, cls.router_module, cls.region_allowed = litellm, router_module, is_region_allowed
+        cls.module, cls.router_module = litellm, router_module
+        region_allowed = getattr(router_module, "is_region_allowed", None)
+        cls.region_allowed = region_allowed if _router_scores._same_code(region_allowed, _is_region_allowed) else None
         cls.compaction_pending, cls.model_params = compaction_pending, LiteLLM_Params
 
 
@@ -68,6 +69,17 @@ def problems() -> list[str]:
                 if not hasattr(owner, name)]
     except Exception as exc:
         return [f"{type(exc).__name__}: {exc}"]
+
+
+# litellm 1.106's utils.is_region_allowed (its docstring too: a constant of the code
+# compared), which removed() inlines while the router module calls one that compiles alike
+def _is_region_allowed(litellm_params, allowed_model_region):
+    """
+    Return true/false if a deployment is in the EU
+    """
+    if litellm_params.region_name == allowed_model_region:
+        return True
+    return False
 
 
 class GroupChecks:
@@ -156,8 +168,9 @@ def removed(router: Any, checks: GroupChecks, cooled: str, messages: Any, input:
     `;`-joined), or why stock must select. `read`: the cache read rule
     (_router._unexpired)."""
     region = request_kwargs.get("allowed_model_region") if request_kwargs is not None else None
-    if region is not None and _Litellm.router_module.is_region_allowed is not _Litellm.region_allowed:
-        return "pre_call_region"  # a replaced check: stock calls it
+    if region is not None and (_Litellm.router_module.is_region_allowed is not _Litellm.region_allowed
+                               or _Litellm.router_module.LiteLLM_Params is not _Litellm.model_params):
+        return "pre_call_region"  # a check or params class other than the one inlined: stock runs it
     cooling = {int(p) for p in cooled.split(";")} if cooled else ()
     remaining = [p for p in range(len(checks.ids)) if p not in cooling]
     if not remaining:
