@@ -114,7 +114,12 @@ def read_group(router: Any, name: str, deployments: list[dict]) -> GroupChecks |
         base_model = info.get("base_model", None)
         if base_model is None:
             base_model = params.get("base_model", None)
-        supports = _supports_response_format(base_model or params.get("model", None) or name, params)
+        try:  # what stock's region and params checks validate per selection, once
+            params_model = _Litellm.model_params.model_validate(params)
+        except Exception:  # stock raises in its region check, skips the params check
+            params_model = None
+        region = params_model.region_name if params_model is not None else _UNREADABLE
+        supports = _supports_response_format(base_model or params.get("model", None) or name, params_model)
         if supports is None:
             return "pre_call_model_info"
         rpm = params.get("rpm", None)
@@ -122,22 +127,21 @@ def read_group(router: Any, name: str, deployments: list[dict]) -> GroupChecks |
         checks.max_input.append(max_input)
         checks.rpm.append(rpm if isinstance(rpm, int) else None)
         checks.response_format.append(supports)
-        try:
-            checks.region.append(_Litellm.model_params.model_validate(params).region_name)
-        except Exception:  # stock raises, should a region request reach the check
-            checks.region.append(_UNREADABLE)
+        checks.region.append(region)
     return checks
 
 
 _UNREADABLE = object()
 
 
-def _supports_response_format(model: str, params: dict) -> bool | None:
+def _supports_response_format(model: str, params_model: Any) -> bool | None:
     """Whether stock's params check keeps this deployment for a request setting
-    response_format (None: its lookup raises)."""
+    response_format (None: its lookup raises). `params_model`: the deployment's validated
+    LiteLLM_Params, None where validating them raised."""
+    if params_model is None:  # stock skips the check for this deployment
+        return True
     litellm = _Litellm.module
     try:
-        params_model = _Litellm.model_params.model_validate(params)
         model, provider, _, _ = litellm.get_llm_provider(model=model, litellm_params=params_model)
     except Exception:  # stock skips the check for this deployment
         return True
