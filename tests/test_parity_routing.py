@@ -81,8 +81,9 @@ _step = st.one_of(
     _select, _select, _select,
     st.tuples(st.just("cooldown"), st.integers(0, 17), st.sampled_from([5, 60])),
     st.tuples(st.just("advance"), st.sampled_from([1, 6, 61])),
-    # least-busy's in-flight counts, as its callbacks keep them (now and then an odd value)
-    st.tuples(st.just("busy"), st.integers(0, 17), st.sampled_from([1, 1, 2, -1, 0.5, "3"])),
+    # least-busy's in-flight counts, as its callbacks keep them (now and then an odd value),
+    # under the deployment's group or, as for requests naming an alias, under "alias"
+    st.tuples(st.just("busy"), st.integers(0, 17), st.sampled_from([1, 1, 2, -1, 0.5, "3"]), st.booleans()),
 )
 
 
@@ -129,7 +130,7 @@ async def _run_history(router: Router, deployments: list[dict], steps: list[tupl
             continue
         if step[0] == "busy":
             deployment = deployments[step[1] % len(deployments)]
-            key = f"{deployment['model_name']}_request_count:{deployment['model_info']['id']}"
+            key = f"{'alias' if step[3] else deployment['model_name']}_request_count:{deployment['model_info']['id']}"
             if isinstance(step[2], str):
                 router.cache.set_cache(key, step[2], local_only=True, ttl=60)
             else:
@@ -607,13 +608,16 @@ _alias_target = st.one_of(st.sampled_from(["group-0", "group-1", "group-2", "mis
 def test_alias_requests_match_litellm_on_generated_alias_maps():
     """Requests naming a model_group_alias key (a plain name, a group's own name, a
     deployment id's, through item-form, malformed and dangling entries): stock's pick or
-    exception, sync and async, on simple-shuffle (served) and least-busy (handed over)."""
+    exception, sync and async, on simple-shuffle, with pre-call checks, and on least-busy
+    with requests in flight counted under aliases' and groups' names (stock's async
+    least-busy reads an alias request's counts under the alias, its sync one under the
+    target)."""
     served_before = _route_stats()["component"]
     resolved = Counter()  # requests the component selected for in an alias's target group
     aliased = _router._aliased
 
-    def counting(router, plan, model):
-        group = aliased(router, plan, model)
+    def counting(router, model):
+        group = aliased(router, model)
         resolved[group is not None and group != model] += 1
         return group
 
@@ -621,11 +625,15 @@ def test_alias_requests_match_litellm_on_generated_alias_maps():
     @given(aliases=st.dictionaries(st.sampled_from(["alias", "group-0", "group-1", "dep-0"]), _alias_target,
                                    min_size=1, max_size=4),
            options=st.sampled_from([{}, {}, {"enable_pre_call_checks": True}, {"routing_strategy": "least-busy"}]),
-           cooled=st.lists(st.integers(0, 5), max_size=3), seed=st.integers(0, 2**32 - 1))
-    def check(aliases, options, cooled, seed):
+           cooled=st.lists(st.integers(0, 5), max_size=3), seed=st.integers(0, 2**32 - 1),
+           busy=st.lists(st.tuples(st.sampled_from(["alias", "group-0", "group-1", "dep-0"]), st.integers(0, 5),
+                                   st.integers(1, 3)), max_size=8))
+    def check(aliases, options, cooled, seed, busy):
         deployments = [_deployment(i, i % 2, {"rpm": 10 + i} if i % 3 else {}) for i in range(6)]
         with callbacks_kept():
             router = Router(model_list=deployments, model_group_alias=copy.deepcopy(aliases), **options)
+            for name, i, count in busy:
+                router.cache.increment_cache(f"{name}_request_count:dep-{i}", count, local_only=True, ttl=60)
             for i in cooled:
                 router.cooldown_cache.add_deployment_to_cooldown(
                     model_id=f"dep-{i}", original_exception=Exception("boom"), exception_status=429,

@@ -53,6 +53,8 @@ _deployment_spec = st.fixed_dictionaries({
     "api_base": st.integers(0, 5),  # some deployments share one; 5: none set
 })
 _router_config = st.lists(st.lists(_deployment_spec, min_size=1, max_size=5), min_size=1, max_size=2)
+# model_group_alias: none, a plain alias, an alias named like a group (it wins over the group)
+_aliases = st.sampled_from([{}, {"alias": "group-0"}, {"alias": "group-1", "group-0": "group-1"}])
 _routing_args = st.fixed_dictionaries({}, optional={
     "lowest_latency_buffer": st.sampled_from([0.0, 0.5, 1.0]),
     "ttft_percentile": st.sampled_from([0.5, 0.9, 1.0]),
@@ -65,6 +67,8 @@ _step = st.one_of(
     # a success logged by the strategy's own callback: deployment, seconds, completion tokens, stream
     st.tuples(st.just("success"), st.integers(0, 11), st.sampled_from([0.05, 0.1, 0.2, 0.2, 0.4, 1.0, 3.0, -0.2]),  # < 0: a clock stepped back
               st.sampled_from([0, 1, 1, 10]), st.booleans(), st.booleans()),
+    # a success recorded under the name "alias" (requests naming a model_group_alias key)
+    st.tuples(st.just("alias_success"), st.integers(0, 11), st.sampled_from([0.05, 0.2, 1.0])),
     st.tuples(st.just("timeout"), st.integers(0, 11)),
     st.tuples(st.just("cooldown"), st.integers(0, 11)),
     st.tuples(st.just("odd"), st.integers(0, 11), st.integers(0, 12)),
@@ -134,8 +138,9 @@ async def _log_usage(router: Router, selector, step: tuple, deployment: dict) ->
         selector.log_success_event(kwargs, None, None, None)
 
 
-def _log_kwargs(deployment: dict, stream: bool, started: datetime.datetime, ttft: float) -> dict:
-    return {"litellm_params": {"metadata": {"model_group": deployment["model_name"]},
+def _log_kwargs(deployment: dict, stream: bool, started: datetime.datetime, ttft: float,
+                group: str | None = None) -> dict:
+    return {"litellm_params": {"metadata": {"model_group": group or deployment["model_name"]},
                                "model_info": {"id": deployment["model_info"]["id"]}},
             "stream": stream, "completion_start_time": started + datetime.timedelta(seconds=ttft)}
 
@@ -166,18 +171,23 @@ async def _selection(router, strategy, model, request, messages, is_async):
     sync_stock = _router.ORIGINALS["get_available_deployment"]
     async_stock = _router.ORIGINALS["async_get_available_deployment"]
     cache = router.cache.in_memory_cache
-    key = _usage_key(strategy, model)
-    stored = cache.cache_dict.get(key)
+    # the maps of every name a selection can read or write (an alias's, its target's)
+    keys = [_usage_key(strategy, name) for name in ("group-0", "group-1", "alias", "missing-group")]
+    stored = {key: cache.cache_dict[key] for key in keys if key in cache.cache_dict}
     snapshot = copy.deepcopy(stored)
     stock_kwargs, our_kwargs = copy.deepcopy(request), copy.deepcopy(request)
     state = random.getstate()
     expected = await _outcome(lambda: async_stock(router, model, stock_kwargs, messages) if is_async
                               else sync_stock(router, model, messages, None, False, stock_kwargs))
-    map_after_stock = copy.deepcopy(cache.cache_dict.get(key))
+    maps_after_stock = [copy.deepcopy(cache.cache_dict.get(key)) for key in keys]
     state_after = random.getstate()
     random.setstate(state)
-    if stored is not None:
-        cache.cache_dict[key] = snapshot  # the state stock started from, a fresh object
+    for key in keys:  # the state stock started from, fresh objects
+        if key in snapshot:
+            cache.cache_dict[key] = snapshot[key]
+        else:
+            cache.cache_dict.pop(key, None)
+            cache.ttl_dict.pop(key, None)
     got = await _outcome(lambda: router.async_get_available_deployment(model, request_kwargs=our_kwargs,
                                                                        messages=messages) if is_async
                          else router.get_available_deployment(model, messages=messages, request_kwargs=our_kwargs))
@@ -186,7 +196,7 @@ async def _selection(router, strategy, model, request, messages, is_async):
         assert got[0] is expected[0], (got[0]["model_info"]["id"], expected[0]["model_info"]["id"])
     assert random.getstate() == state_after
     assert _alike(our_kwargs, stock_kwargs)  # latencies can be nan (!= itself): compared as written
-    assert _alike(cache.cache_dict.get(key), map_after_stock)
+    assert _alike([cache.cache_dict.get(key) for key in keys], maps_after_stock)
 
 
 def _alike(a, b) -> bool:
@@ -222,6 +232,14 @@ async def _run_history(router: Router, strategy: str, steps: list[tuple]) -> Non
                 await selector.async_log_success_event(kwargs, response, started, ended)
             else:
                 selector.log_success_event(kwargs, response, started, ended)
+        elif step[0] == "alias_success":
+            if strategy == "usage-based-routing-v2":
+                continue  # v2 keeps usage by deployment, not by group
+            started = datetime.datetime.now()
+            response = ModelResponse(usage={"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4})
+            kwargs = _log_kwargs(deployment, False, started, step[2] / 3, group="alias")
+            await selector.async_log_success_event(kwargs, response, started,
+                                                   started + datetime.timedelta(seconds=step[2]))
         elif step[0] == "timeout":
             kwargs = _log_kwargs(deployment, False, datetime.datetime.now(), 0)
             kwargs["exception"] = litellm.Timeout(message="slow", model="m", llm_provider="openai")
@@ -234,7 +252,7 @@ async def _run_history(router: Router, strategy: str, steps: list[tuple]) -> Non
             _odd(router, strategy, deployment, step[2])
         else:
             _, target, kind, stream, is_async = step
-            model = groups[target % len(groups)] if target < 18 else "missing-group"
+            model = groups[target % len(groups)] if target < 17 else ["missing-group", "alias", "alias"][target - 17]
             messages = [{"role": "user", "content": "hello there " * (target + 1)}]
             if strategy == "cost-based-routing":
                 is_async = True  # stock's sync cost-based path only raises (handed to it; checked below)
@@ -247,11 +265,11 @@ def _check_histories(strategy: str) -> None:
 
     @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
     @given(config=_router_config, args=_routing_args, steps=st.lists(_step, min_size=10, max_size=50),
-           seed=st.integers(0, 2**32 - 1))
-    def check(config, args, steps, seed):
+           seed=st.integers(0, 2**32 - 1), aliases=_aliases)
+    def check(config, args, steps, seed, aliases):
         with callbacks_kept():
             router = Router(model_list=_deployments(config), routing_strategy=strategy,
-                            routing_strategy_args=args)
+                            routing_strategy_args=args, model_group_alias=dict(aliases))
             random.seed(seed)
             asyncio.run(_run_history(router, strategy, steps))
             reasons.update(_router.router_report(router).get("handed_to_litellm", {}).values())

@@ -359,9 +359,9 @@ def test_unknown_model_raises_as_stock():
 def test_model_group_alias_resolves_as_stock():
     """Mirrors tests/local_testing/test_router_get_deployments.py::test_model_group_aliases:
     requests for the alias get deployments of the aliased group (weighted by tpm), served by
-    the component on a simple-shuffle router; on other strategies litellm selects for the
-    alias (their selectors read state under the requested name), and the groups' own names
-    stay served."""
+    the component on a simple-shuffle router. On least-busy too: the async selector reads
+    the counts of requests in flight under the requested name (the alias), the sync one
+    under the group's."""
     router = _router_of(_deployment("small", tpm=1), _deployment("large", tpm=99),
                         _deployment("claude", group="claude-1", tpm=1), model_group_alias={"gpt-4": "g"})
 
@@ -372,9 +372,14 @@ def test_model_group_alias_resolves_as_stock():
 
     busy = _router_of(_deployment("small"), _deployment("large"), model_group_alias={"gpt-4": "g"},
                       routing_strategy="least-busy")
-    assert {pick(busy, "gpt-4")["model_name"] for _ in range(20)} == {"g"}
-    assert {pick(busy, "g")["model_name"] for _ in range(20)} == {"g"}
-    assert _route_stats() == _handed("model_group_alias", 20, served=1040)
+    small, large = (d["model_info"]["id"] for d in busy.model_list)
+    busy.cache.set_cache(f"gpt-4_request_count:{small}", 2, local_only=True)
+    busy.cache.set_cache(f"g_request_count:{large}", 2, local_only=True)
+    assert {_id(pick(busy, "gpt-4")) for _ in range(10)} == {"small"}  # g's counts: large is busy
+    assert {_id(pick(busy, "g")) for _ in range(10)} == {"small"}
+    assert _async_counts(busy, "gpt-4", 10) == {"large": 10}  # gpt-4's counts: small is busy
+    assert _async_counts(busy, "g", 10) == {"small": 10}
+    assert _route_stats() == _served(1060)
 
 
 # -- request options --------------------------------------------------------------------------

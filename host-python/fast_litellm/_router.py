@@ -15,8 +15,8 @@ from the same `random` stock would use. One crossing per selection, or two when 
 cooldown empties a weighted pick into a uniform one. least-busy has no draw: the counts
 of requests in flight are read from litellm's cache the way its selector reads them.
 
-A model_group_alias key is resolved as stock resolves it (simple-shuffle; the other
-strategies' selectors key their state by the alias: litellm selects for those).
+A model_group_alias key is resolved as stock resolves it (the target group's deployments;
+the state stock's async selectors read stays under the alias's name).
 Everything else is handed to litellm's own selection, with the reason counted: a router
 setting or a deployment field that a filter reads (decided per router, again whenever
 its model list changes), a request option (`_router_weights`, `_target_order`, ...), a
@@ -27,6 +27,7 @@ deployments. See docs/design.md "Routing".
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 import math
@@ -102,21 +103,22 @@ _logged: set[str] = set()
 
 
 class _Group:
-    __slots__ = ("index", "cooldown_keys", "uniform_n", "count_keys", "indices", "ids", "candidates", "usage_key",
+    __slots__ = ("index", "cooldown_keys", "uniform_n", "ids", "count_keys", "usage_key", "indices", "candidates",
                  "limits", "reads", "checks")
 
-    def __init__(self, index: int, cooldown_keys: dict[str, int], uniform_n: int, count_keys: list[str]) -> None:
+    def __init__(self, index: int, cooldown_keys: dict[str, int], uniform_n: int, ids: list[str]) -> None:
         self.index = index
         self.cooldown_keys = cooldown_keys  # litellm's cooldown key -> position in the group
         self.uniform_n = uniform_n  # with nothing cooling down: 0 if weighted, else n
-        self.count_keys = count_keys  # least-busy's in-flight count key per position
-        # latency-, cost- and usage-based (_router_scores), per position: model-list index,
-        # deployment id, tpm/rpm limits; the candidates with nothing cooling down
-        # (candidates_by_id), the key of the group's map in litellm's cache
-        self.indices: list[int] = []
-        self.ids: list[str] = []
-        self.candidates: dict = {}
+        self.ids = ids  # deployment id per position
+        # where the strategy's selector keeps the group's state in litellm's cache (_keyed):
+        # least-busy's in-flight count key per position, latency's or cost's map
+        self.count_keys: list[str] = []
         self.usage_key = ""
+        # latency-, cost- and usage-based (_router_scores), per position: model-list index,
+        # tpm/rpm limits; the candidates with nothing cooling down (candidates_by_id)
+        self.indices: list[int] = []
+        self.candidates: dict = {}
         self.limits: list[tuple] = []
         self.reads: list[Any] = []  # per position: its cost, or its usage counters' key prefix
         self.checks: Any = None  # _pre_call.GroupChecks, on a Router with pre-call checks
@@ -127,12 +129,30 @@ class _Group:
         return [str(keys[key]) for key in ("deployment:" + str(i) + ":cooldown" for i in deployment_ids)
                 if key in keys]
 
+    def keyed(self, name: str, strategy: str) -> "_Group":
+        """This group with the strategy's state read under `name`, as stock's async
+        selectors read it for a request naming an alias of the group."""
+        group = copy.copy(self)
+        _keyed(group, name, strategy)
+        return group
+
+
+def _keyed(group: _Group, name: str, strategy: str) -> None:
+    """The keys litellm's selector of `strategy` keeps its state for selections in the
+    group named `name` under."""
+    if strategy == "least-busy":
+        group.count_keys = [f"{name}_request_count:{dep_id}" for dep_id in group.ids]
+    elif strategy == "latency-based-routing":
+        group.usage_key = f"{name}_map"
+    elif strategy == "cost-based-routing":
+        group.usage_key = f"cost_map:{name}"
+
 
 class _Plan:
     """What the component knows of one Router, and what it was built from."""
 
     __slots__ = ("handle", "generation", "model_list", "size", "settings", "groups", "reason", "handed", "strategy",
-                 "selector", "selector_attr", "model_cost", "__weakref__")
+                 "selector", "selector_attr", "model_cost", "aliased", "__weakref__")
 
     def __init__(self, router: Any) -> None:
         self.model_list = router.model_list
@@ -147,6 +167,7 @@ class _Plan:
         self.selector: Any = None  # litellm's selector of a strategy other than simple-shuffle
         self.selector_attr = ""  # the Router attribute holding it (routing_strategy_init replaces it)
         self.model_cost: Any = None  # cost-based, pre-call checks: the cost map read (_model_cost)
+        self.aliased: dict[tuple[str, str], _Group] = {}  # (alias, group) -> the group keyed by the alias
 
     def current(self, router: Any) -> bool:
         return (self.model_list is router.model_list and self.size == len(router.model_list)
@@ -241,7 +262,7 @@ def _group_rows(router: Any, name: str, indices: list[int], index: int, strategy
     group's place in the component), or why stock serves the group."""
     from litellm.router_utils.auto_router_model_naming import classify_strategy_router_model
 
-    rows, keys, count_keys, seen_ids = [], {}, [], set()
+    rows, keys, ids, seen_ids = [], {}, [], set()
     for position, deployment_index in enumerate(indices):
         deployment = router.model_list[deployment_index]
         params, info = deployment.get("litellm_params"), deployment.get("model_info")
@@ -252,6 +273,7 @@ def _group_rows(router: Any, name: str, indices: list[int], index: int, strategy
         if info["id"] in seen_ids:  # e.g. one deployment per organization: stock filters by id
             return "duplicate_deployment_ids"
         seen_ids.add(info["id"])
+        ids.append(info["id"])
         model = params.get("model")
         if isinstance(model, str) and classify_strategy_router_model(model) is not None:
             return "strategy_marker"
@@ -271,11 +293,11 @@ def _group_rows(router: Any, name: str, indices: list[int], index: int, strategy
             return "unusual_order"
         rows.append([deployment_index, *weights, order])
         keys["deployment:" + info["id"] + ":cooldown"] = position
-        count_keys.append(f"{name}_request_count:{info['id']}")
     orders = [row[4] for row in rows if row[4] is not None]
     first = [position for position, row in enumerate(rows) if not orders or row[4] == min(orders)]
     weighted = any(any(rows[p][m] > 0 for p in first) for m in (1, 2, 3))
-    group = _Group(index, keys, 0 if weighted else len(first), count_keys)
+    group = _Group(index, keys, 0 if weighted else len(first), ids)
+    _keyed(group, name, strategy)
     if strategy in _router_scores.SCORED_STRATEGIES:
         reason = _score_group(router, name, indices, group, first, strategy)
         if reason is not None:
@@ -294,7 +316,6 @@ def _score_group(router: Any, name: str, indices: list[int], group: _Group, cand
     stock serves the group."""
     deployments = [router.model_list[i] for i in indices]
     group.indices = list(indices)
-    group.ids = [deployment["model_info"]["id"] for deployment in deployments]
     if strategy == "usage-based-routing-v2":
         group.limits = [_router_scores.usage_limits(deployment) for deployment in deployments]
         group.reads = [_router_scores.usage_key_prefix(deployment) for deployment in deployments]
@@ -302,10 +323,7 @@ def _score_group(router: Any, name: str, indices: list[int], group: _Group, cand
             return "unusual_deployment_id"
     else:
         group.limits = [_router_scores.limits(deployment) for deployment in deployments]
-    if strategy == "latency-based-routing":
-        group.usage_key = f"{name}_map"
-    elif strategy == "cost-based-routing":
-        group.usage_key = f"cost_map:{name}"
+    if strategy == "cost-based-routing":
         try:
             group.reads = [_router_scores.cost(deployment) for deployment in deployments]
         except Exception:  # stock raises it on every selection in the group
@@ -454,7 +472,7 @@ def _request_reason(request_kwargs: Any) -> str | None:
     return None
 
 
-def _target(router: Any, model: Any, request_kwargs: Any) -> tuple[_Plan, _Group] | str:
+def _target(router: Any, model: Any, request_kwargs: Any, asynchronous: bool = False) -> tuple[_Plan, _Group] | str:
     """The plan and the group a selection is made in, or why stock must select."""
     reason = _request_reason(request_kwargs)
     if reason is not None:
@@ -472,28 +490,34 @@ def _target(router: Any, model: Any, request_kwargs: Any) -> tuple[_Plan, _Group
         return "random_patched"  # the strategy's module draws from a generator put there
     if type(model) is not str:
         return "not_a_model_group"
+    requested = model
     if router.model_group_alias:
-        model = _aliased(router, plan, model)
+        model = _aliased(router, model)
         if model is None:
             return "model_group_alias"
     group = plan.groups.get(model)
     if group is None:
         return plan.handed.get(model, "not_a_model_group")
+    if model != requested and asynchronous and (group.count_keys or group.usage_key):
+        # stock's async path hands its selector the requested name: state under the alias
+        aliased = plan.aliased.get((requested, model))
+        if aliased is None:
+            aliased = plan.aliased[(requested, model)] = group.keyed(requested, plan.strategy)
+        group = aliased
     return plan, group
 
 
-def _aliased(router: Any, plan: _Plan, model: str) -> str | None:
+def _aliased(router: Any, model: str) -> str | None:
     """The group stock selects in for `model` on a Router with model_group_alias: `model`
     itself where the map does not rewrite it (litellm's own resolve, which skips malformed
-    entries), the alias's target on a simple-shuffle Router, None where stock must select.
-    Stock resolves an alias before anything else but a deployment id; simple-shuffle then
-    uses only the target's deployments (and the target's `_router_weights`, a request
-    option stock serves). The other strategies' async selectors read their state under
-    the requested name, not the target's."""
+    entries), else the alias's target; None where stock must select (a deployment id,
+    which stock looks up before aliases). From there stock uses the target's deployments,
+    pre-call checks and weights; only its async selectors read their state (least-busy's
+    counts, latency's and cost's maps) under the requested name (_target)."""
     target = _Litellm.resolve_alias(router.model_group_alias, model)
     if target is None:
         return model
-    if plan.strategy != "simple-shuffle" or (model not in router.model_names and router.has_model_id(model)):
+    if model not in router.model_names and router.has_model_id(model):
         return None
     return target
 
@@ -882,7 +906,7 @@ async def _async_select(router, model, request_kwargs, messages, input, specific
     reason = _call_reason(router, specific_deployment)
     if reason is not None:
         return reason
-    target = _guarded(_target, router, model, request_kwargs)  # decided before the hook writes
+    target = _guarded(_target, router, model, request_kwargs, True)  # decided before the hook writes
     if type(target) is str:
         return target
     if hook:
