@@ -77,7 +77,26 @@ def test_bad_runtime_values_raise_clearly():
         fast_litellm.set_feature_state("rust_teleport", "enabled")
     with pytest.raises(ValueError, match="error_threshold"):
         fast_litellm.configure_breaker(error_threshold=0)
+    # what the component's u32/u64 fields cannot hold (wasmtime-py would wrap it)
+    with pytest.raises(ValueError, match="error_threshold"):
+        fast_litellm.configure_breaker(error_threshold=2**32 + 1)
+    with pytest.raises(ValueError, match="probes_to_close"):
+        fast_litellm.configure_breaker(probes_to_close=2**32)
+    for seconds in (float("inf"), float("nan"), 1e300, True, -1):
+        with pytest.raises(ValueError, match="window_s"):
+            fast_litellm.configure_breaker(window_s=seconds)
+        with pytest.raises(ValueError, match="cool_off_s"):
+            fast_litellm.configure_breaker(cool_off_s=seconds)
+    # features with nothing to accelerate stay disabled
+    with pytest.raises(ValueError, match="patches nothing"):
+        fast_litellm.set_feature_state("rust_rate_limiting", "enabled")
+    fast_litellm.set_feature_state("rust_rate_limiting", "disabled")
+    with pytest.raises(ValueError, match="unknown feature"):
+        fast_litellm.is_enabled(5)
+    with pytest.raises(ValueError, match="request_id"):
+        fast_litellm.is_enabled(FEATURE, 5)
     assert fast_litellm.get_feature_status()[FEATURE]["state"] == "enabled"
+    assert _flags.FLAGS.breaker_settings["error_threshold"] == 10
 
 
 def test_rollout_bucket_matches_the_component():
@@ -262,6 +281,13 @@ def test_cli_status_and_doctor(tmp_path):
     broken = run("doctor", FAST_LITELLM_COMPONENT=str(tmp_path / "missing.wasm"))
     assert broken.returncode == 1
     assert "component file missing" in broken.stdout and "not accelerated" in broken.stdout
+
+
+@pytest.mark.parametrize("argument", [["--rounds", "0"], ["--samples", "-3"], ["--rounds", "x"]])
+def test_cli_bench_refuses_rounds_and_samples_below_one(argument):
+    run = subprocess.run([sys.executable, "-m", "fast_litellm.cli", "bench", *argument], capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 2 and argument[0] in run.stderr and "Traceback" not in run.stderr
 
 
 def test_cli_bench_writes_json_and_chart(tmp_path):

@@ -32,7 +32,7 @@ CASES = [
 ]
 
 CHILD = r"""
-import json, sys, time
+import json, os, sys, time
 t0 = time.perf_counter()
 import litellm
 t1 = time.perf_counter()
@@ -55,6 +55,28 @@ out = {
     "import_litellm_s": t1 - t0,
     "import_fast_litellm_s": t2 - t1,
 }
+if os.environ.get("PROBE_API"):  # the public API, after the health report was taken
+    from fast_litellm._rust import SimpleTokenCounter
+
+    def outcome(call):
+        try:
+            return ["ok", call()]
+        except Exception as exc:
+            return ["raised", type(exc).__name__, str(exc)]
+
+    out["api"] = {
+        "is_enabled": [fast_litellm.is_enabled(f) for f in ("rust_token_counting", "rust_routing")],
+        "set_feature_state": outcome(lambda: fast_litellm.set_feature_state("rust_routing", "shadow")),
+        "reset_errors": outcome(fast_litellm.reset_errors),
+        "configure_breaker": outcome(lambda: fast_litellm.configure_breaker(error_threshold=5)),
+        "record_performance": outcome(lambda: fast_litellm.record_performance("mine", "op", 1.5)),
+        "prometheus": outcome(lambda: type(fast_litellm.prometheus_metrics()).__name__),
+        "csv": outcome(lambda: fast_litellm.export_performance_data(format="csv").splitlines()[0]),
+        "count_tokens": outcome(lambda: [SimpleTokenCounter().count_tokens(c["text"], c["model"])
+                                         for c in cases if "text" in c]),
+        "count_tokens_batch": outcome(lambda: SimpleTokenCounter().count_tokens_batch(["Hello, world!"], "gpt-4o")),
+        "check_rate_limit": outcome(lambda: fast_litellm.check_rate_limit("k")["allowed"]),
+    }
 print("RESULT:" + json.dumps(out))
 """
 
@@ -270,3 +292,28 @@ def test_disable_all_patches_nothing(expected, tmp_path):
     assert result["instantiations"] == 0
     assert result["stats"]["operations"] == {}
     assert _cwasm_files(directory) == []  # the component was never even compiled
+
+
+@pytest.mark.parametrize("setting", ["disable-all", "missing-component"])
+def test_the_api_answers_without_acceleration(expected, tmp_path, setting):
+    """Nothing in the public API raises because fast-litellm is off or its component is
+    missing: flags read False and accept settings for later, metrics calls are no-ops or
+    empty, SimpleTokenCounter counts through litellm. The rate limiter decides in the
+    component: without it, a clear error, never a guessed decision."""
+    env = ({"FAST_LITELLM_DISABLE_ALL": "1"} if setting == "disable-all"
+           else {"FAST_LITELLM_COMPONENT": str(tmp_path / "missing.wasm")})
+    result = _run(tmp_path, setting, PROBE_API="1", FAST_LITELLM_CACHE_DIR=str(tmp_path / "cache"), **env)
+    _assert_unaccelerated(result, expected)
+    api = result["api"]
+    assert api["is_enabled"] == [False, False]
+    for name in ("set_feature_state", "reset_errors", "configure_breaker", "record_performance"):
+        assert api[name] == ["ok", None], (name, api[name])
+    assert api["prometheus"] == ["ok", "str"]
+    assert api["csv"] == ["ok", "component,operation,path,count,errors,mean_us,p50_us,p95_us,p99_us"]
+    assert api["count_tokens"] == ["ok", [expected[i] for i, case in enumerate(CASES) if "text" in case]]
+    assert api["count_tokens_batch"][0] == "ok"
+    if setting == "disable-all":  # an explicit call may load the component: it decides
+        assert api["check_rate_limit"] == ["ok", True]
+    else:
+        assert api["check_rate_limit"][:2] == ["raised", "RuntimeError"]
+        assert "needs the component" in api["check_rate_limit"][2]

@@ -78,6 +78,17 @@ def test_bad_records_raise_valueerror():
         fast_litellm.record_performance("c", "op", 1.0, input_size=-5)
     with pytest.raises(ValueError, match="component"):
         fast_litellm.record_performance("", "op", 1.0)
+    # beyond the component's u64 samples: refused, so a batch of real samples is not lost
+    fast_litellm.record_performance("kept", "op", 1.0)
+    for bad in ({"input_size": 2**64}, {"duration_ms": 1e300}, {"duration_ms": float("nan")},
+                {"duration_ms": True}):
+        with pytest.raises(ValueError, match="duration_ms|input_size"):
+            fast_litellm.record_performance("c", "op", **{"duration_ms": 1.0, **bad})
+    assert [s["count"] for s in fast_litellm.get_performance_stats("kept")["metrics"]] == [1]
+
+
+def test_the_csv_header_without_the_component_is_the_components():
+    assert fast_litellm.export_performance_data("nobody", format="csv") == METRICS.CSV_HEADER
 
 
 def test_prometheus_text_and_collector():

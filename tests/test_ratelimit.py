@@ -104,6 +104,36 @@ def test_simple_rate_limiter_api_and_errors():
         RateLimiter(5).check("k", cost=-1)
 
 
+@pytest.mark.parametrize("make, argument", [
+    (lambda: SimpleRateLimiter(requests_per_minute=2**32), "requests_per_minute"),
+    (lambda: SimpleRateLimiter(requests_per_minute=2**64), "requests_per_minute"),
+    (lambda: SimpleRateLimiter(requests_per_minute=True), "requests_per_minute"),
+    (lambda: SimpleRateLimiter(window_seconds=0.0001), "window_seconds"),
+    (lambda: SimpleRateLimiter(window_seconds=float("inf")), "window_seconds"),
+    (lambda: SimpleRateLimiter(window_seconds=1e300), "window_seconds"),
+    (lambda: RateLimiter(2**40), "limit"),
+    (lambda: RateLimiter(5, window_s=float("nan")), "window_s"),
+    (lambda: RateLimiter(5, window_s=True), "window_s"),
+    (lambda: fast_litellm.configure_rate_limit(2**64), "requests_per_minute"),
+])
+def test_out_of_range_settings_raise_at_construction(make, argument):
+    """What the component cannot hold (wasmtime-py would wrap the integer, not refuse it)
+    is refused when the limiter is made, naming the argument, not at its first check."""
+    with pytest.raises(ValueError, match=argument):
+        make()
+    assert fast_litellm.get_rate_limit_stats()["limit"] == 60  # the default limiter kept
+
+
+def test_costs_past_u64_never_fit_and_bad_clocks_raise():
+    limiter = RateLimiter(10, clock=lambda: 0)
+    for cost in (2**64, 2**64 + 3, 2**100):  # not wrapped to 0 or 3: no limit holds them
+        assert limiter.check("k", cost) == {"allowed": False, "remaining_requests": 10, "retry_after_ms": None}
+    assert limiter.check("k", 3)["remaining_requests"] == 7
+    for reading in (-1, 1.5, "0", None, 2**64):
+        with pytest.raises(ValueError, match="clock"):
+            RateLimiter(10, clock=lambda reading=reading: reading).check("k")
+
+
 def test_module_level_check_rate_limit():
     fast_litellm.configure_rate_limit(requests_per_minute=3)
     results = [fast_litellm.check_rate_limit("tenant-9")["allowed"] for _ in range(5)]

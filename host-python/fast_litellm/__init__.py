@@ -130,8 +130,12 @@ def _metrics_or_empty(read):
 def record_performance(component: str, operation: str, duration_ms: float, success: bool = True,
                        path: str = "accelerated", input_size: int = 0) -> None:
     """Record a sample of your own (e.g. a code path you time yourself) in the component's
-    metrics; it shows in get_performance_stats(), exports and Prometheus."""
-    METRICS.record(component, operation, duration_ms, success, path, input_size)
+    metrics; it shows in get_performance_stats(), exports and Prometheus. Without the
+    component (it could not load) the sample is dropped: metrics live there."""
+    try:
+        METRICS.record(component, operation, duration_ms, success, path, input_size)
+    except ComponentUnavailable:
+        pass
 
 
 def compare_implementations(rust_component: str = "token_counting", python_component: str = "token_counting") -> dict:
@@ -177,13 +181,20 @@ def export_performance_data(component: str | None = None, format: str = "json") 
     if format == "json":
         return json.dumps(get_performance_stats(component), indent=2)
     if format == "csv":
-        return METRICS.csv(component)
+        try:
+            return METRICS.csv(component)
+        except ComponentUnavailable:
+            return METRICS.CSV_HEADER
     raise ValueError(f"format must be 'json' or 'csv', got {format!r}")
 
 
 def prometheus_metrics() -> str:
-    """Prometheus text exposition of the metrics (serve it from your /metrics endpoint)."""
-    return METRICS.prometheus()
+    """Prometheus text exposition of the metrics (serve it from your /metrics endpoint);
+    empty without the component."""
+    try:
+        return METRICS.prometheus()
+    except ComponentUnavailable:
+        return ""
 
 
 def register_prometheus_collector(registry=None):
@@ -205,8 +216,19 @@ def register_prometheus_collector(registry=None):
 
 def is_enabled(feature: str, request_id: str | None = None) -> bool:
     """Would a request (with this id) be served by the component right now? Rollout and
-    canary decisions hash the id exactly as the component does, in every process."""
-    return FLAGS.is_enabled(feature, request_id)
+    canary decisions hash the id exactly as the component does, in every process. False
+    while the feature's litellm code is not patched (removed, not recognised, not loaded)."""
+    return FLAGS.is_enabled(feature, request_id) and _patched(feature)
+
+
+def _patched(feature: str) -> bool:
+    if feature == "rust_token_counting":
+        return _patch.is_active()
+    if feature == "rust_routing":
+        from . import _router
+
+        return _router.status()["patched"]
+    return True  # not implemented: FLAGS.is_enabled said False already
 
 
 def get_feature_status() -> dict:
@@ -304,7 +326,7 @@ def health_check() -> dict:
         "unrecognised_litellm_internals": list(_patch.UNRECOGNISED),
         "patches": patches,
         "routing": _router.status(),
-        "features": FLAGS.status() if active else {},
+        "features": FLAGS.status() if COMPONENT.loaded else {},
         "configuration_warnings": list(FLAGS.warnings),
     }
 

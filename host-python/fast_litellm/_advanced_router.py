@@ -46,11 +46,13 @@ def select(model_list: list, model: str, blocked_models: Any = None, context: di
     when every deployment of the group is blocked or cooling down."""
     if not isinstance(model, str) or not model:
         raise ValueError(f"model must be a non-empty str, got {model!r}")
-    if blocked_models is not None and (isinstance(blocked_models, str) or
+    if blocked_models is not None and (not isinstance(blocked_models, (list, tuple, set, frozenset)) or
                                        not all(isinstance(b, str) for b in blocked_models)):
         raise ValueError("blocked_models must be a list of deployment ids (str)")
     if context is not None and not isinstance(context, dict):
         raise ValueError("context must be a dict of request kwargs (as litellm's request_kwargs)")
+    if settings is not None and not isinstance(settings, dict):
+        raise ValueError("settings must be a dict of litellm Router arguments")
     router = _router_for(model_list, dict(settings or {}))
     blocked = list(blocked_models or ())
     if blocked:

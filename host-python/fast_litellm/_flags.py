@@ -39,6 +39,8 @@ DEFAULTS = {
 }
 IMPLEMENTED = {"rust_token_counting", "rust_routing"}
 _DISABLE_ALL_TRUE = ("1", "true", "yes", "on")
+_MAX_COUNT = 2**32 - 1  # breaker counts: WIT u32 (wasmtime-py wraps larger ints)
+_MAX_SECONDS = 10**9  # breaker windows: ~31 years, far inside the WIT u64 of ms
 
 
 def _now_ms() -> int:
@@ -109,6 +111,9 @@ class Flags:
             self._warn(f"{source}: {feature}: state must be a string, got {state!r}; keeping "
                        f"{self._features[feature].state!r}")
             return False
+        if feature not in IMPLEMENTED and state != "disabled":
+            self._warn(f"{source}: {feature} patches nothing in litellm yet; it stays 'disabled'")
+            return False
         error = COMPONENT.control("set-state", feature, state)
         if error is not None:
             self._warn(f"{source}: {error}; keeping {self._features[feature].state!r}")
@@ -161,29 +166,41 @@ class Flags:
         """Runtime setting, the highest precedence. Raises ValueError for a bad one."""
         if feature not in DEFAULTS:
             raise ValueError(f"unknown feature {feature!r}; known: {', '.join(DEFAULTS)}")
-        from ._component import COMPONENT
+        from ._component import COMPONENT, ComponentUnavailable
 
         with self._lock:
             if not isinstance(state, str):
                 raise ValueError(f"state must be a string, got {state!r}")
-            error = COMPONENT.control("set-state", feature, state)
+            if feature not in IMPLEMENTED and state != "disabled":
+                raise ValueError(f"{feature} patches nothing in litellm yet; it can only be 'disabled'")
+            try:
+                error = COMPONENT.control("set-state", feature, state)
+            except ComponentUnavailable:  # kept for when it loads (validated then, as a file's are)
+                self._runtime[feature] = state
+                return
             if error is not None:
                 raise ValueError(error)
             self._runtime[feature] = state
-            self._features[feature].set(COMPONENT.control("state", feature), "runtime")
+            if feature in self._features:  # not loaded (FAST_LITELLM_DISABLE_ALL): applied at load
+                self._features[feature].set(COMPONENT.control("state", feature), "runtime")
 
     def configure_breaker(self, error_threshold: int = 10, window_s: float = 60.0, cool_off_s: float = 30.0,
                           probes_to_close: int = 3) -> None:
         for name, value in (("error_threshold", error_threshold), ("probes_to_close", probes_to_close)):
-            if type(value) is not int or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            if type(value) is not int or not 1 <= value <= _MAX_COUNT:  # WIT u32
+                raise ValueError(f"{name} must be an int from 1 to {_MAX_COUNT}, got {value!r}")
         for name, value in (("window_s", window_s), ("cool_off_s", cool_off_s)):
-            if not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"{name} must be a non-negative number of seconds, got {value!r}")
+            if type(value) not in (int, float) or not 0 <= value <= _MAX_SECONDS:
+                raise ValueError(f"{name} must be a number of seconds from 0 to {_MAX_SECONDS}, got {value!r}")
+        from ._component import ComponentUnavailable
+
         with self._lock:
             self.breaker_settings = {"error_threshold": error_threshold, "window_s": float(window_s),
                                      "cool_off_s": float(cool_off_s), "probes_to_close": probes_to_close}
-            self._push_breaker_settings()
+            try:
+                self._push_breaker_settings()
+            except ComponentUnavailable:  # pushed when it loads
+                pass
 
     def _breaker_record(self) -> SimpleNamespace:
         """The breaker settings as the WIT record (wasmtime-py reads dashed field names)."""
@@ -272,10 +289,13 @@ class Flags:
     def reset_errors(self, feature: str | None = None) -> None:
         if feature is not None and feature not in DEFAULTS:
             raise ValueError(f"unknown feature {feature!r}; known: {', '.join(DEFAULTS)}")
-        from ._component import COMPONENT
+        from ._component import COMPONENT, ComponentUnavailable
 
         with self._lock:
-            COMPONENT.control("reset-errors", feature)
+            try:
+                COMPONENT.control("reset-errors", feature)
+            except ComponentUnavailable:  # no component: no errors recorded
+                return
             for f in self._features.values():
                 if feature is None or f.name == feature:
                     f.open_until, f.half_open = 0, False
@@ -287,9 +307,13 @@ class Flags:
 
     def is_enabled(self, feature: str, request_id: str | None = None) -> bool:
         """Would a request (with this id) be served by the component right now?"""
-        f = self._features.get(feature)
-        if f is None:
+        if not isinstance(feature, str) or feature not in DEFAULTS:
             raise ValueError(f"unknown feature {feature!r}; known: {', '.join(DEFAULTS)}")
+        if request_id is not None and not isinstance(request_id, str):
+            raise ValueError(f"request_id must be a str or None, got {type(request_id).__name__}")
+        f = self._features.get(feature)
+        if f is None:  # not loaded (FAST_LITELLM_DISABLE_ALL, no component): nothing is served
+            return False
         if f.kind != ACCELERATED or feature not in IMPLEMENTED:
             return False
         if f.open_until and _now_ms() < f.open_until:

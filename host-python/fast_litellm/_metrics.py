@@ -19,11 +19,15 @@ from ._component import COMPONENT
 
 log = logging.getLogger("fast_litellm")
 
+_MAX_DURATION_MS = 1e12  # 31 years: its ns fit the component's u64
 FLUSH_AT = 4 * 1024  # ints in the buffer: 1,024 samples of 4
 COMPONENT_NAME = "token_counting"  # the feature area our operations belong to
 
 
 class Metrics:
+    # the component's CSV header, for an export without the component (test_metrics checks it)
+    CSV_HEADER = "component,operation,path,count,errors,mean_us,p50_us,p95_us,p99_us\n"
+
     def __init__(self) -> None:
         self.enabled = os.environ.get("FAST_LITELLM_METRICS", "1").strip().lower() not in ("0", "false", "no", "off")
         # flat (series, ok, ns, size) quadruples; always this one list (the hot path binds it)
@@ -84,10 +88,12 @@ class Metrics:
 
     def record(self, component: str, operation: str, duration_ms: float, success: bool, path: str,
                input_size: int) -> None:
-        if not isinstance(duration_ms, (int, float)) or duration_ms < 0:
-            raise ValueError(f"duration_ms must be a non-negative number, got {duration_ms!r}")
-        if type(input_size) is not int or input_size < 0:
-            raise ValueError(f"input_size must be a non-negative int, got {input_size!r}")
+        # samples are u64s in the component (ns, size): larger values would fail the batch
+        if type(duration_ms) not in (int, float) or not 0 <= duration_ms <= _MAX_DURATION_MS:
+            raise ValueError(f"duration_ms must be a number of ms from 0 to {_MAX_DURATION_MS:.0e}, "
+                             f"got {duration_ms!r}")
+        if type(input_size) is not int or not 0 <= input_size < 2**64:
+            raise ValueError(f"input_size must be an int from 0 to 2**64-1, got {input_size!r}")
         for name, value in (("component", component), ("operation", operation), ("path", path)):
             if not isinstance(value, str) or not value:
                 raise ValueError(f"{name} must be a non-empty str, got {value!r}")

@@ -134,25 +134,29 @@ def apply() -> bool:
     from ._component import COMPONENT, ComponentUnavailable
     from ._flags import FLAGS
     from ._metrics import METRICS
-    from ._settings import push_litellm_settings
+    from ._settings import UnsupportedSetting, push_litellm_settings
 
     with _lock:
         if any(t.applied for t in TARGETS):
             return is_active()
         try:
             originals = _core_functions()
+            UNRECOGNISED[:] = _check_internals(originals)
         except Exception as exc:
             UNRECOGNISED[:] = [f"litellm token counting not found: {type(exc).__name__}: {exc}"]
-            return False
-        UNRECOGNISED[:] = _check_internals(originals)
-        if UNRECOGNISED:
-            return False
         try:
             COMPONENT.load()
-            push_litellm_settings()
             FLAGS.install()
             METRICS.install()
         except ComponentUnavailable:
+            return False
+        _install_routing()  # decided on the Router's own internals (health_check()["routing"])
+        if not UNRECOGNISED:
+            try:
+                push_litellm_settings()
+            except UnsupportedSetting as exc:
+                UNRECOGNISED[:] = [str(exc)]
+        if UNRECOGNISED:  # token counting stays litellm's
             return False
         for op, fn in originals.items():
             tokens.ORIGINALS.setdefault(op, fn)
@@ -174,7 +178,6 @@ def apply() -> bool:
             target.original = current
             setattr(module, target.name, target.replacement)
             target.applied = True
-        _install_routing()
         return is_active()
 
 

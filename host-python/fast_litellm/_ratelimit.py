@@ -8,21 +8,37 @@ threads or asyncio tasks can never be admitted past a limit. The time comes from
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from ._component import COMPONENT
+from ._component import COMPONENT, ComponentUnavailable
 from ._shared_limits import SharedWindows, wall_ms
 
 ALGORITHMS = ("fixed-window", "token-bucket", "sliding-window", "max-parallel")
 log = logging.getLogger("fast_litellm")
 _NEVER = 2**63 - 2  # retry_after_ms when the cost can never fit
+# What the component takes (WIT u64s, which wasmtime-py wraps instead of refusing): limits
+# up to u32 max, windows up to 2^31 ms, costs and times up to u64 max
+MAX_LIMIT, MAX_WINDOW_MS, _U64_MAX = 2**32 - 1, 2**31, 2**64 - 1
 
 
 def monotonic_ms() -> int:
     return time.monotonic_ns() // 1_000_000
+
+
+def check_limit(limit: Any, name: str = "limit") -> None:
+    if type(limit) is not int or not 0 < limit <= MAX_LIMIT:
+        raise ValueError(f"{name} must be an int from 1 to {MAX_LIMIT}, got {limit!r}")
+
+
+def check_window(seconds: Any, name: str = "window_s") -> None:
+    if (not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not math.isfinite(seconds)
+            or not 1 <= int(seconds * 1000) <= MAX_WINDOW_MS):
+        raise ValueError(f"{name} must be a number of seconds from 0.001 to {MAX_WINDOW_MS // 1000} "
+                         f"(24.8 days), got {seconds!r}")
 
 
 def _check_arguments(key: Any, cost: Any) -> None:
@@ -45,10 +61,8 @@ class RateLimiter:
     def __init__(self, limit: int, window_s: float = 60.0, algorithm: str = "fixed-window",
                  clock: Callable[[], int] | None = None, redis: Any = None, name: str = "default",
                  redis_retry_s: float = 1.0) -> None:
-        if type(limit) is not int or limit <= 0:
-            raise ValueError(f"limit must be a positive int, got {limit!r}")
-        if not isinstance(window_s, (int, float)) or isinstance(window_s, bool) or window_s <= 0:
-            raise ValueError(f"window_s must be a positive number of seconds, got {window_s!r}")
+        check_limit(limit)
+        check_window(window_s)
         if algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
         if redis is not None and algorithm != "fixed-window":
@@ -80,6 +94,8 @@ class RateLimiter:
         if type(key) is not str or type(cost) is not int or cost < 0:  # the common case: one test
             _check_arguments(key, cost)
         now = self.clock()
+        if type(now) is not int or not 0 <= now <= _U64_MAX:
+            raise ValueError(f"the limiter's clock must return a non-negative int of ms, it returned {now!r}")
         if self.shared is not None:
             return self._check_shared(key, cost, now)
         return self._check_local(key, cost, now)
@@ -102,6 +118,8 @@ class RateLimiter:
             return self._decide(key, cost, now)
         except UnicodeEncodeError as exc:
             raise ValueError(f"key must be text that UTF-8 can encode: {exc}") from None
+        except ComponentUnavailable as exc:  # no decision without it: never a guessed one
+            raise RuntimeError(f"rate limiting needs the component, which could not load: {exc}") from exc
         except Exception:  # noqa: BLE001 - a trap: the instance is rebuilt, try once on it
             # (the rebuilt instance's limiters start empty: this window's counts are lost)
             try:
@@ -122,7 +140,8 @@ class RateLimiter:
                 return {"allowed": True, "remaining_requests": packed, "retry_after_ms": 0}
             retry = -packed - 1
             return {"allowed": False, "remaining_requests": 0, "retry_after_ms": None if retry >= _NEVER else retry}
-        d = COMPONENT.ratelimit("check", self._limiter_id(), key, cost, now)
+        # a cost past u64 fits no limit, as u64 max does not (wasmtime-py would wrap it)
+        d = COMPONENT.ratelimit("check", self._limiter_id(), key, min(cost, _U64_MAX), now)
         if isinstance(d, str):  # result<decision, string>: an error message
             raise RuntimeError(d)
         retry = getattr(d, "retry-after-ms")  # wasmtime-py keeps WIT field names
@@ -134,7 +153,10 @@ class RateLimiter:
         _check_arguments(key, cost)
         if self.algorithm != "max-parallel":
             raise ValueError(f"release applies to max-parallel limiters, this one is {self.algorithm}")
-        left = COMPONENT.ratelimit("release", self._limiter_id(), key, cost, self.clock())
+        now = self.clock()
+        if type(now) is not int or not 0 <= now <= _U64_MAX:
+            raise ValueError(f"the limiter's clock must return a non-negative int of ms, it returned {now!r}")
+        left = COMPONENT.ratelimit("release", self._limiter_id(), key, min(cost, _U64_MAX), now)
         if isinstance(left, str):  # result<u64, string>: an error message
             raise RuntimeError(left)
         return left
@@ -196,6 +218,7 @@ def configure(requests_per_minute: int, algorithm: str = "fixed-window", redis_u
     if algorithm == "max-parallel":  # check_rate_limit has no release: slots would never come back
         raise ValueError("the default limiter counts requests per minute; for max-parallel slots use "
                          "fast_litellm._ratelimit.RateLimiter(n, algorithm='max-parallel') and its slot()")
+    check_limit(requests_per_minute, "requests_per_minute")
     global _default
     _default = RateLimiter(requests_per_minute, 60.0, algorithm, redis=redis_url)
     return _default

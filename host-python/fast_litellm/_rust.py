@@ -8,10 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import _patch
 from ._component import COMPONENT
 from ._flags import ACCELERATED, FLAGS
 from ._stats import STATS
 from . import tokens
+
+
+def _counter():
+    """Our token_counter while token counting is patched, else litellm's own (not loaded,
+    removed, or internals we do not recognise: litellm answers)."""
+    if _patch.is_active():
+        return tokens.token_counter
+    import litellm
+
+    return litellm.token_counter
 
 
 class SimpleTokenCounter:
@@ -26,7 +37,7 @@ class SimpleTokenCounter:
         """Same number as `litellm.token_counter(model=model, text=text)`."""
         if not isinstance(text, str):
             raise ValueError(f"text must be a str, got {type(text).__name__}")
-        return tokens.token_counter(model=model, text=text)
+        return _counter()(model=model, text=text)
 
     def count_tokens_batch(self, texts: list[str], model: str = "gpt-3.5-turbo") -> list[int]:
         """Counts for many texts in one component call."""
@@ -36,7 +47,8 @@ class SimpleTokenCounter:
         # the batch is one component call: only when the flag sends calls there outright
         # (disabled, rollout and shadow go text by text through litellm.token_counter's path)
         accelerated = FLAGS.route(tokens.FEATURE) == ACCELERATED and FLAGS.state_of(tokens.FEATURE) == "enabled"
-        if plan.reason is None and texts and accelerated and tokens._litellm().disable_token_counter is not True:
+        if (plan.reason is None and texts and accelerated and _patch.is_active()
+                and tokens._litellm().disable_token_counter is not True):
             try:
                 counts = COMPONENT.count_texts(plan.encoding, list(texts))
             except Exception:  # a trap (counted) or text that is not UTF-8: one by one below
@@ -44,7 +56,8 @@ class SimpleTokenCounter:
             if counts is not None:
                 STATS.served("count_tokens_batch")
                 return counts
-        return [tokens.token_counter(model=model, text=t) for t in texts]
+        counter = _counter()
+        return [counter(model=model, text=t) for t in texts]
 
     def estimate_cost(self, input_tokens: int, output_tokens: int, model: str = "gpt-3.5-turbo") -> float:
         """USD from litellm's cost map (`litellm.cost_per_token`); raises for unknown models."""
@@ -87,10 +100,10 @@ class SimpleRateLimiter:
 
     def __init__(self, requests_per_minute: int = 60, algorithm: str = "fixed-window",
                  window_seconds: float = 60.0, clock=None, redis_url: str | None = None) -> None:
-        from ._ratelimit import RateLimiter
+        from ._ratelimit import RateLimiter, check_limit, check_window
 
-        if type(requests_per_minute) is not int or requests_per_minute <= 0:
-            raise ValueError(f"requests_per_minute must be a positive int, got {requests_per_minute!r}")
+        check_limit(requests_per_minute, "requests_per_minute")
+        check_window(window_seconds, "window_seconds")
         self.requests_per_minute = requests_per_minute
         self._limiter = RateLimiter(requests_per_minute, window_seconds, algorithm, clock, redis=redis_url)
 

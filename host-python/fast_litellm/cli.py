@@ -118,6 +118,17 @@ def bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    """argparse type: an int of at least 1 (a round or a sample of no calls measures nothing)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fast-litellm", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -126,8 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     p_status.set_defaults(run=status)
     sub.add_parser("doctor", help="check prerequisites and explain what is off").set_defaults(run=doctor)
     p_bench = sub.add_parser("bench", help="stock litellm vs fast-litellm, same process, as ratios")
-    p_bench.add_argument("--rounds", type=int, default=7, help="interleaved rounds per row (default 7)")
-    p_bench.add_argument("--samples", type=int, default=60, help="calls per sample (default 60)")
+    p_bench.add_argument("--rounds", type=_positive, default=7, help="interleaved rounds per row (default 7)")
+    p_bench.add_argument("--samples", type=_positive, default=60, help="calls per sample (default 60)")
     p_bench.add_argument("--output", default="fast-litellm-bench.json", help="JSON results file")
     p_bench.add_argument("--chart", default="fast-litellm-bench.png", help="PNG chart of the ratios")
     p_bench.set_defaults(run=bench)
