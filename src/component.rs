@@ -266,6 +266,21 @@ impl wit_ratelimit::Guest for Component {
         }
     }
 
+    fn check_cost_packed(request: String) -> Option<String> {
+        let (id, now, cost, key) = cost_request(&request)?;
+        let d = with_limiter(id, |l| l.check(key_hash(key), cost, now))?;
+        Some(format!("{},{},{}", u8::from(d.allowed), d.remaining, d.retry_after_ms))
+    }
+
+    fn release_packed(request: String) -> i64 {
+        let Some((id, now, cost, key)) = cost_request(&request) else { return i64::MIN };
+        match with_limiter(id, |l| l.release(key_hash(key), cost, now)) {
+            Some(Ok(free)) => free.min(i64::MAX as u64) as i64,
+            Some(Err(_)) => -1,
+            None => i64::MIN,
+        }
+    }
+
     fn stats(limiter: u32) -> (u64, u64, u64) {
         with_limiter(limiter, |l| (l.allowed, l.denied, l.keys() as u64)).unwrap_or((0, 0, 0))
     }
@@ -273,6 +288,13 @@ impl wit_ratelimit::Guest for Component {
     fn memory_bytes() -> u64 {
         (core::arch::wasm32::memory_size(0) as u64) * 65_536
     }
+}
+
+/// "limiter,now-ms,cost,key" (the key last: it may hold commas).
+fn cost_request(request: &str) -> Option<(u32, u64, u64, &str)> {
+    let mut parts = request.splitn(4, ',');
+    let (id, now, cost, key) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    Some((id.parse().ok()?, now.parse().ok()?, cost.parse().ok()?, key))
 }
 
 impl wit_router::Guest for Component {

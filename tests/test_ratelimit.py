@@ -66,7 +66,7 @@ class Reference:
         raise AssertionError("unreachable")
 
 
-steps = st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.integers(0, 4), st.integers(0, 700)),
+steps = st.lists(st.tuples(st.sampled_from(["a", "b", "c,d"]), st.integers(0, 4), st.integers(0, 700)),
                  min_size=1, max_size=60)
 
 
@@ -233,7 +233,7 @@ class SlotsReference:
         return self.limit - sum(c for _, c in live)
 
 
-slot_steps = st.lists(st.tuples(st.sampled_from(["take", "give"]), st.sampled_from(["a", "b"]), st.integers(0, 3),
+slot_steps = st.lists(st.tuples(st.sampled_from(["take", "give"]), st.sampled_from(["a", "b,c"]), st.integers(0, 3),
                                 st.integers(0, 400)), min_size=1, max_size=80)
 
 

@@ -129,6 +129,10 @@ class _Instance:
         self.count_texts = [_invoke.bind(count_texts, store, (E(e), S), "option-string") for e in _WIT_ENCODINGS]
         self.count_request = _invoke.bind(func("count-request"), store, (S,), "s64")
         self.ratelimit_packed = _invoke.bind(self.ratelimit_func("check-packed"), store, (S,), "s64")
+        # any cost, and releases: the generic API's record and result lifting cost 120-180 us
+        self.ratelimit_cost_packed = _invoke.bind(self.ratelimit_func("check-cost-packed"), store, (S,),
+                                                  "option-string")
+        self.ratelimit_release_packed = _invoke.bind(self.ratelimit_func("release-packed"), store, (S,), "s64")
         self.record_packed = _invoke.bind(self.metrics_func("record-packed"), store, (S,), "u32")
         self.router_packed = _invoke.bind(self.router_func("select-packed"), store, (S,), "s64")
         self.router_candidates = _invoke.bind(self.router_func("candidates-packed"), store, (S,), "option-string")

@@ -140,12 +140,13 @@ class RateLimiter:
                 return {"allowed": True, "remaining_requests": packed, "retry_after_ms": 0}
             retry = -packed - 1
             return {"allowed": False, "remaining_requests": 0, "retry_after_ms": None if retry >= _NEVER else retry}
-        # a cost past u64 fits no limit, as u64 max does not (wasmtime-py would wrap it)
-        d = COMPONENT.ratelimit("check", self._limiter_id(), key, min(cost, _U64_MAX), now)
-        if isinstance(d, str):  # result<decision, string>: an error message
-            raise RuntimeError(d)
-        retry = getattr(d, "retry-after-ms")  # wasmtime-py keeps WIT field names
-        return {"allowed": d.allowed, "remaining_requests": d.remaining,
+        # a cost past u64 fits no limit, as u64 max does not
+        packed = COMPONENT.call("ratelimit_cost_packed", None, f"{self._limiter_id()},{now},{min(cost, _U64_MAX)},{key}")
+        if packed is None:
+            raise RuntimeError("the component lost this limiter")
+        allowed, remaining, retry = packed.split(",")
+        retry = int(retry)
+        return {"allowed": allowed == "1", "remaining_requests": int(remaining),
                 "retry_after_ms": None if retry >= _NEVER else retry}
 
     def release(self, key: str, cost: int = 1) -> int:
@@ -156,9 +157,13 @@ class RateLimiter:
         now = self.clock()
         if type(now) is not int or not 0 <= now <= _U64_MAX:
             raise ValueError(f"the limiter's clock must return a non-negative int of ms, it returned {now!r}")
-        left = COMPONENT.ratelimit("release", self._limiter_id(), key, min(cost, _U64_MAX), now)
-        if isinstance(left, str):  # result<u64, string>: an error message
-            raise RuntimeError(left)
+        try:
+            left = COMPONENT.call("ratelimit_release_packed", None,
+                                  f"{self._limiter_id()},{now},{min(cost, _U64_MAX)},{key}")
+        except UnicodeEncodeError as exc:
+            raise ValueError(f"key must be text that UTF-8 can encode: {exc}") from None
+        if left < 0:
+            raise RuntimeError("the component refused the release" if left == -1 else "the component lost this limiter")
         return left
 
     @contextmanager
