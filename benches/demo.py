@@ -126,11 +126,25 @@ def _routing_demo(strategy: str, label: str) -> bool:
         lambda _: router.get_available_deployment("group-1", messages=messages), [None] * 600))]
     async_us = interleaved_us(lambda _: asyncio.run(select_async(50)), [None] * 12)
     timings.append(("async", (async_us[0] / 50, async_us[1] / 50)))
+    _stop_background_sync(router, strategy)
     print(f"  200 seeded picks: {OK + ' the same deployments as stock' if equal else BAD + ' DIFFERENT'}"
           f" ({served} served, {handed} handed to litellm)")
     for mode, (s_us, a_us) in timings:
         print(f"  {mode:<5} {fmt_us(s_us):>10} stock  {fmt_us(a_us):>10} accelerated  {s_us / a_us:>5.1f}x")
     return equal
+
+
+def _stop_background_sync(router, strategy: str) -> None:
+    """litellm's scoring selectors, made outside a running event loop, start their Redis
+    sync task on a loop of their own that nothing runs: cancel it there, so the demo ends
+    without asyncio's "Task was destroyed but it is pending" (stock's, not ours)."""
+    import asyncio
+
+    attr = router._DEFAULT_SELECTOR_ATTR_BY_STRATEGY.get(strategy)
+    task = getattr(getattr(router, attr, None), "_sync_task", None) if attr else None
+    if task is not None and not task.done() and not task.get_loop().is_running():
+        task.cancel()
+        task.get_loop().run_until_complete(asyncio.gather(task, return_exceptions=True))
 
 
 ROUTING_DEMOS = (("simple-shuffle", "litellm's default, rpm-weighted"),
