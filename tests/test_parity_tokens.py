@@ -9,7 +9,9 @@ inputs, so a test cannot pass by handing everything back to litellm.
 from __future__ import annotations
 
 import base64
+import enum
 import struct
+from collections import namedtuple
 
 import litellm
 import pytest
@@ -59,6 +61,18 @@ def long_texts(draw):
     cut = draw(st.integers(min_value=0, max_value=len(body)))
     return body[:cut] + draw(words) + body[cut:]
 
+
+class _Word(str, enum.Enum):  # str() of it is "_Word.HELLO" where JSON writes "hello"
+    HELLO = "hello"
+
+
+class _Number(int, enum.Enum):
+    ONE = 1
+
+
+_Pair = namedtuple("_Pair", "first second")  # JSON writes a list, litellm's isinstance(list) is False
+# values of builtin subclasses, now and then where a str, int or list is expected
+odd_values = st.sampled_from([_Word.HELLO, _Number.ONE, _Pair("hello", "world"), _Pair({"type": "text"}, 1)])
 
 any_text = st.one_of(texts, texts, texts, long_texts())
 # Lone surrogates (from surrogateescape/surrogatepass decoding) are valid Python text but
@@ -115,6 +129,8 @@ image_parts = st.one_of(
 
 content_parts = st.one_of(
     st.fixed_dictionaries({"type": st.just("text"), "text": any_text}),
+    st.fixed_dictionaries({"type": st.just("text"), "text": odd_values}),
+    st.fixed_dictionaries({"type": st.sampled_from([{}, ["text"], 3])}),  # a type no set can hold
     st.fixed_dictionaries({"type": st.just("text")}),
     st.fixed_dictionaries({"type": st.just("text"), "text": st.one_of(st.none(), st.integers())}),
     any_text,
@@ -126,7 +142,7 @@ content_parts = st.one_of(
     st.integers(),
 )
 
-arguments = st.one_of(texts, st.just('{"city": "Paris", "unit": "c"}'), st.none(), st.integers())
+arguments = st.one_of(texts, st.just('{"city": "Paris", "unit": "c"}'), st.none(), st.integers(), odd_values)
 tool_calls = st.lists(
     st.one_of(
         st.fixed_dictionaries(
@@ -159,6 +175,8 @@ messages_strategy = st.lists(
         st.fixed_dictionaries({"role": roles, "content": st.one_of(st.integers(), st.floats(allow_nan=False),
                                                                    st.booleans(), st.dictionaries(texts, texts, max_size=2))}),
         st.fixed_dictionaries({"role": roles, "content": texts, "extra": st.one_of(texts, st.integers(), st.none())}),
+        st.fixed_dictionaries({"role": roles, "content": odd_values}),
+        st.fixed_dictionaries({"role": st.just("assistant"), "content": st.none(), "tool_calls": odd_values}),
     ),
     max_size=6,
 )
@@ -173,7 +191,8 @@ def schema(draw, depth=0):
     if draw(st.booleans()):
         out["description"] = draw(texts)
     if kind in ("string", "integer", "number") and draw(st.booleans()):
-        out["enum"] = draw(st.lists(st.one_of(texts, st.integers(min_value=-10**6, max_value=10**6)), max_size=4))
+        out["enum"] = draw(st.lists(st.one_of(texts, st.integers(min_value=-10**6, max_value=10**6), odd_values),
+                                    max_size=4))
     if kind == "array" and draw(st.integers(0, 9)) > 0:  # now and then without items: litellm raises
         out["items"] = draw(schema(depth + 1))
     if kind == "object":
@@ -189,7 +208,8 @@ def tool(draw):
     params = draw(schema(1)) if draw(st.integers(0, 4)) else {}
     params = {"type": "object", "properties": params.get("properties", {}), **(
         {"required": params["required"]} if "required" in params else {})} if params else {}
-    function: dict = {"name": draw(st.one_of(st.text(st.sampled_from("abcdefg_"), min_size=1, max_size=12), st.just("")))}
+    function: dict = {"name": draw(st.one_of(st.text(st.sampled_from("abcdefg_"), min_size=1, max_size=12), st.just(""),
+                                             st.just(_Word.HELLO)))}
     if draw(st.booleans()):
         function["description"] = draw(texts)
     if params or draw(st.booleans()):
@@ -206,9 +226,20 @@ tools_strategy = st.one_of(st.none(), st.just([]), st.lists(tool(), min_size=1, 
 tool_choice_strategy = st.one_of(
     st.none(),
     st.sampled_from(["auto", "none", "required"]),
-    st.fixed_dictionaries({"type": st.just("function"), "function": st.fixed_dictionaries({"name": texts})}),
+    st.fixed_dictionaries({"type": st.just("function"),
+                           "function": st.fixed_dictionaries({"name": st.one_of(texts, odd_values)})}),
     st.just({"type": "function"}),
 )
+
+class _Unasked:
+    """A flag whose truth test raises: litellm tests it only when it meets an image."""
+
+    def __bool__(self):
+        raise TypeError("asked")
+
+    def __repr__(self):
+        return "_Unasked()"
+
 
 PARITY = settings(
     max_examples=3000,
@@ -245,12 +276,12 @@ def served_share():
     tools=tools_strategy,
     tool_choice=tool_choice_strategy,
     count_response_tokens=st.sampled_from([False, True, None]),
-    use_default_image_token_count=st.sampled_from([False, True, None]),
+    use_default_image_token_count=st.sampled_from([False, True, None] * 4 + [1, _Unasked()]),
     default_token_count=st.sampled_from([None, None, None, 7]),
 )
 def test_messages_match_stock(stock, served_share, model, messages, tools, tool_choice, count_response_tokens,
                               use_default_image_token_count, default_token_count):
-    served_share["token_counter"] = 0.3
+    served_share["token_counter"] = 0.2  # a fifth at least: malformed and odd-typed inputs go to litellm
     kwargs = dict(model=model, messages=messages, tools=tools, tool_choice=tool_choice,
                   count_response_tokens=count_response_tokens,
                   use_default_image_token_count=use_default_image_token_count,
@@ -278,7 +309,8 @@ def test_well_formed_chats_are_served_and_match(stock, served_share, model, mess
 
 
 @settings(PARITY, max_examples=2500)
-@given(model=st.sampled_from(MODELS), text=st.one_of(any_text, st.lists(st.one_of(texts, st.integers()), max_size=4)))
+@given(model=st.sampled_from(MODELS + [["gpt-4"], bytearray(b"gpt-4")]),  # unhashable: litellm's own error
+       text=st.one_of(any_text, st.lists(st.one_of(texts, st.integers()), max_size=4)))
 def test_text_matches_stock(stock, served_share, model, text):
     served_share["token_counter"] = 0.7
     assert outcome(litellm.token_counter, model=model, text=text) == outcome(stock.token_counter, model=model, text=text)
@@ -369,6 +401,23 @@ def test_model_constants_follow_litellm_lists(stock):
         assert litellm.token_counter(model=name, messages=messages) == stock.token_counter(model=name, messages=messages)
     finally:
         litellm.open_ai_chat_completion_models.remove(name)
+
+
+def test_a_model_swapped_in_litellms_list_is_seen(stock):
+    """litellm's lists edited in place keep their length: the plans follow the membership."""
+    name, messages = "gpt-4o-my-deployment", [{"role": "user", "content": "hi", "name": "ann"}]
+    models = litellm.open_ai_chat_completion_models
+    assert litellm.token_counter(model=name, messages=messages) == stock.token_counter(model=name, messages=messages)
+    swapped = next(iter(models))
+    models.discard(swapped)
+    models.add(name)
+    try:
+        assert litellm.token_counter(model=name, messages=messages) == stock.token_counter(model=name, messages=messages)
+        assert litellm.token_counter(model=swapped, messages=messages) == stock.token_counter(
+            model=swapped, messages=messages)
+    finally:
+        models.discard(name)
+        models.add(swapped)
 
 
 def test_content_the_host_hands_off_early_is_what_the_component_would_not_model(stock):

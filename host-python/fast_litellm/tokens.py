@@ -20,6 +20,7 @@ from ._component import COMPONENT, ENCODINGS, ComponentUnavailable
 from ._flags import FLAGS, SHADOW
 from ._metrics import COMPONENT_NAME, FLUSH_AT as _FLUSH_AT, METRICS, input_size
 from ._stats import STATS
+from marshal import dumps as _marshal
 from time import perf_counter_ns
 
 FEATURE = "rust_token_counting"
@@ -72,16 +73,18 @@ _REASONS = {
 
 
 class _Plan:
-    """How litellm counts for one model name: encoding and per-message constants."""
+    """How litellm counts for one model name: encoding and per-message constants, and the
+    facts of litellm's model lists they were read from (`basis`)."""
 
-    __slots__ = ("encoding", "per_message", "per_name", "reason")
+    __slots__ = ("encoding", "per_message", "per_name", "reason", "basis")
 
     def __init__(self, encoding: int = 0, per_message: int = 3, per_name: int = 1, reason: str | None = None):
         self.encoding, self.per_message, self.per_name, self.reason = encoding, per_message, per_name, reason
+        self.basis: tuple = ()
 
 
-_plans: dict[Any, _Plan] = {}
-_plans_epoch: tuple = ()
+_plans: dict[str, _Plan] = {}
+_NOT_A_STRING = _Plan(reason="model_not_a_string")
 
 
 _litellm_module: Any = None
@@ -96,16 +99,14 @@ def _litellm() -> Any:
     return _litellm_module
 
 
-def _litellm_epoch() -> tuple:
-    """What litellm's model choice depends on; a change drops the cached plans."""
+def _basis(model: str) -> tuple:
+    """All litellm's choice of tokenizer for `model` reads besides the name itself
+    (`_fix_model_name`, `huggingface_tokenizer_kind`): its membership of litellm's model
+    lists and the download switch. Compared per call: users edit those lists in place."""
     litellm = _litellm()
-    return (
-        len(litellm.open_ai_chat_completion_models),
-        len(litellm.azure_llms),
-        len(litellm.anthropic_models),
-        len(litellm.cohere_models),
-        litellm.disable_hf_tokenizer_download,
-    )
+    return (model in litellm.open_ai_chat_completion_models, model in litellm.azure_llms,
+            model in litellm.anthropic_models, model in litellm.cohere_models,
+            litellm.disable_hf_tokenizer_download)
 
 
 def _resolve(model: str) -> _Plan:
@@ -125,20 +126,19 @@ def _resolve(model: str) -> _Plan:
 
 
 def plan_for(model: Any) -> _Plan:
-    global _plans_epoch
-    epoch = _litellm_epoch()
-    if epoch != _plans_epoch:
-        _plans.clear()
-        _plans_epoch = epoch
+    if type(model) is not str:  # before any lookup: an unhashable model raises litellm's error there
+        return _NOT_A_STRING
+    try:
+        basis = _basis(model)
+    except Exception as exc:  # litellm changed under us: let it answer
+        return _Plan(reason=f"model_lookup_failed:{type(exc).__name__}")
     plan = _plans.get(model)
-    if plan is None:
-        if type(model) is not str:
-            plan = _Plan(reason="model_not_a_string")
-        else:
-            try:
-                plan = _resolve(model)
-            except Exception as exc:  # litellm changed under us: let it answer
-                plan = _Plan(reason=f"model_lookup_failed:{type(exc).__name__}")
+    if plan is None or plan.basis != basis:
+        try:
+            plan = _resolve(model)
+        except Exception as exc:
+            plan = _Plan(reason=f"model_lookup_failed:{type(exc).__name__}")
+        plan.basis = basis
         if len(_plans) < 4096:
             _plans[model] = plan
     return plan
@@ -148,6 +148,18 @@ def plan_for(model: Any) -> _Plan:
 # before any serialising: a component call ahead of litellm's own measured 40 us on a
 # 76 us request (the call, and litellm's code running slower right after it).
 _UNMODELLED_BLOCKS = frozenset({"image", "document", "file", "tool_use", "tool_result"})
+
+
+def _plain(value: Any) -> bool:
+    """Whether `value` is built of exact builtin types only. JSON writes a subclass (a str
+    or int Enum, a namedtuple) as its base value, while litellm formats some with str() or
+    tests isinstance(list): those go to litellm. marshal refuses every subclass, in C
+    (a walk in Python cost 3 us on a short chat, 11 us on three tools)."""
+    try:
+        _marshal(value, 2)
+    except ValueError:  # a subclass, an object of no builtin type, nesting past its limit
+        return False
+    return True
 
 
 def _messages_for_component(messages: Any) -> list | str | None:
@@ -164,11 +176,12 @@ def _messages_for_component(messages: Any) -> list | str | None:
             return None
         if type(content) is list:
             for block in content:
-                if type(block) is dict and block.get("type") in _UNMODELLED_BLOCKS:
+                # a type of another kind (a dict cannot be looked up): the component hands it back
+                if type(block) is dict and type(block.get("type")) is str and block["type"] in _UNMODELLED_BLOCKS:
                     return "content_not_modelled"
         if type(m.get("search_results")) is list:
             return "content_not_modelled"
-    return messages
+    return messages if _plain(messages) else None
 
 
 def _converted_messages(messages: Any) -> list | str | None:
@@ -331,9 +344,23 @@ def _serve_token_counter(model, custom_tokenizer, text, messages, count_response
         return "unexpected_input"
     if type(walked) is str:
         return walked
-    flags = (count_response_tokens is not False) | (2 if use_default_image_token_count else 0)
+    image_flag = _image_flag(use_default_image_token_count)
+    if image_flag is None or not _plain(tools) or not _plain(tool_choice):
+        return "unexpected_input"  # litellm reads these its own way
+    flags = (count_response_tokens is not False) | image_flag
     return _count_request("token_counter", [plan.encoding, plan.per_message, plan.per_name, flags, walked,
                                             tools, tool_choice])
+
+
+def _image_flag(use_default_image_token_count: Any) -> int | None:
+    """use_default_image_token_count as the component's flag bit. litellm truth-tests it
+    only when it meets an image: other values than these (whose truth could raise, or be
+    another) go to litellm."""
+    if use_default_image_token_count is True:
+        return 2
+    if use_default_image_token_count is False or use_default_image_token_count is None:
+        return 0
+    return None
 
 
 class HandOff(str):
@@ -390,7 +417,9 @@ def _serve_messages_reach(model, messages, threshold, tools, use_default_image_t
         return "unexpected_input"
     if type(walked) is str:
         return walked
-    flags = 2 if use_default_image_token_count else 0
+    flags = _image_flag(use_default_image_token_count)
+    if flags is None or not _plain(tools):
+        return "unexpected_input"
     return _count_request("messages_reach_token_count",
                           [plan.encoding, plan.per_message, plan.per_name, flags, walked, tools, None])
 
