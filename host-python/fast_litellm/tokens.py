@@ -150,11 +150,16 @@ def plan_for(model: Any) -> _Plan:
 _UNMODELLED_BLOCKS = frozenset({"image", "document", "file", "tool_use", "tool_result"})
 
 
+_SCALARS = frozenset({str, type(None), int, float, bool})
+
+
 def _plain(value: Any) -> bool:
     """Whether `value` is built of exact builtin types only. JSON writes a subclass (a str
     or int Enum, a namedtuple) as its base value, while litellm formats some with str() or
     tests isinstance(list): those go to litellm. marshal refuses every subclass, in C
     (a walk in Python cost 3 us on a short chat, 11 us on three tools)."""
+    if type(value) in _SCALARS:
+        return True
     try:
         _marshal(value, 2)
     except ValueError:  # a subclass, an object of no builtin type, nesting past its limit
@@ -170,6 +175,9 @@ def _messages_for_component(messages: Any) -> list | str | None:
     for m in messages:
         if type(m) is not dict:
             return _converted_messages(messages)
+        for key, value in m.items():  # _plain, inline: scalars here, nested values by marshal
+            if type(key) is not str or (type(value) not in _SCALARS and not _plain(value)):
+                return None
         content = m.get("content")
         # litellm tests isinstance(value, list) on these; JSON would turn a tuple into one.
         if type(content) is tuple or type(m.get("tool_calls")) is tuple or type(m.get("search_results")) is tuple:
@@ -181,7 +189,7 @@ def _messages_for_component(messages: Any) -> list | str | None:
                     return "content_not_modelled"
         if type(m.get("search_results")) is list:
             return "content_not_modelled"
-    return messages if _plain(messages) else None
+    return messages
 
 
 def _converted_messages(messages: Any) -> list | str | None:
@@ -345,7 +353,7 @@ def _serve_token_counter(model, custom_tokenizer, text, messages, count_response
     if type(walked) is str:
         return walked
     image_flag = _image_flag(use_default_image_token_count)
-    if image_flag is None or not _plain(tools) or not _plain(tool_choice):
+    if image_flag is None or not (tools is None or _plain(tools)) or not (tool_choice is None or _plain(tool_choice)):
         return "unexpected_input"  # litellm reads these its own way
     flags = (count_response_tokens is not False) | image_flag
     return _count_request("token_counter", [plan.encoding, plan.per_message, plan.per_name, flags, walked,
