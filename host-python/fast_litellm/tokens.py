@@ -175,21 +175,29 @@ def _messages_for_component(messages: Any) -> list | str | None:
     for m in messages:
         if type(m) is not dict:
             return _converted_messages(messages)
-        for key, value in m.items():  # _plain, inline: scalars here, nested values by marshal
-            if type(key) is not str or (type(value) not in _SCALARS and not _plain(value)):
+        for key, value in m.items():  # one pass: the checks below, and _plain inline
+            kind = type(value)
+            if type(key) is not str:
                 return None
-        content = m.get("content")
-        # litellm tests isinstance(value, list) on these; JSON would turn a tuple into one.
-        if type(content) is tuple or type(m.get("tool_calls")) is tuple or type(m.get("search_results")) is tuple:
-            return None
-        if type(content) is list:
-            for block in content:
-                # a type of another kind (a dict cannot be looked up): the component hands it back
-                if type(block) is dict and type(block.get("type")) is str and block["type"] in _UNMODELLED_BLOCKS:
+            if kind in _SCALARS:
+                continue
+            if kind is list:
+                if key == "search_results":
                     return "content_not_modelled"
-        if type(m.get("search_results")) is list:
-            return "content_not_modelled"
+                if key == "content":
+                    for block in value:
+                        # a type of another kind (a dict cannot be looked up): the component hands it back
+                        if (type(block) is dict and type(block.get("type")) is str
+                                and block["type"] in _UNMODELLED_BLOCKS):
+                            return "content_not_modelled"
+            elif kind is tuple and key in _LIST_TESTED:
+                return None  # litellm tests isinstance(value, list): JSON would make it one
+            if not _plain(value):
+                return None
     return messages
+
+
+_LIST_TESTED = frozenset({"content", "tool_calls", "search_results"})
 
 
 def _converted_messages(messages: Any) -> list | str | None:
