@@ -93,12 +93,17 @@ class RateLimiter:
         """Admit `cost` units for `key` now, or say when they would fit."""
         if type(key) is not str or type(cost) is not int or cost < 0:  # the common case: one test
             _check_arguments(key, cost)
-        now = self.clock()
-        if type(now) is not int or not 0 <= now <= _U64_MAX:
-            raise ValueError(f"the limiter's clock must return a non-negative int of ms, it returned {now!r}")
+        now = self._now()
         if self.shared is not None:
             return self._check_shared(key, cost, now)
         return self._check_local(key, cost, now)
+
+    def _now(self) -> int:
+        """The clock's reading, as the component takes it (a u64 of ms)."""
+        now = self.clock()
+        if type(now) is not int or not 0 <= now <= _U64_MAX:
+            raise ValueError(f"the limiter's clock must return a non-negative int of ms, it returned {now!r}")
+        return now
 
     def _check_shared(self, key: str, cost: int, now: int) -> dict:
         decision = self.shared.check(key, cost, now)
@@ -154,9 +159,7 @@ class RateLimiter:
         _check_arguments(key, cost)
         if self.algorithm != "max-parallel":
             raise ValueError(f"release applies to max-parallel limiters, this one is {self.algorithm}")
-        now = self.clock()
-        if type(now) is not int or not 0 <= now <= _U64_MAX:
-            raise ValueError(f"the limiter's clock must return a non-negative int of ms, it returned {now!r}")
+        now = self._now()
         try:
             left = COMPONENT.call("ratelimit_release_packed", None,
                                   f"{self._limiter_id()},{now},{min(cost, _U64_MAX)},{key}")

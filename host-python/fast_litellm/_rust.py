@@ -15,16 +15,6 @@ from ._stats import STATS
 from . import tokens
 
 
-def _counter():
-    """Our token_counter while token counting is patched, else litellm's own (not loaded,
-    removed, or internals we do not recognise: litellm answers)."""
-    if _patch.is_active():
-        return tokens.token_counter
-    import litellm
-
-    return litellm.token_counter
-
-
 class SimpleTokenCounter:
     """Token counting with litellm's exact counts, plus litellm's cost map and limits."""
 
@@ -37,7 +27,7 @@ class SimpleTokenCounter:
         """Same number as `litellm.token_counter(model=model, text=text)`."""
         if not isinstance(text, str):
             raise ValueError(f"text must be a str, got {type(text).__name__}")
-        return _counter()(model=model, text=text)
+        return tokens._litellm().token_counter(model=model, text=text)  # ours while patched
 
     def count_tokens_batch(self, texts: list[str], model: str = "gpt-3.5-turbo") -> list[int]:
         """Counts for many texts in one component call."""
@@ -56,7 +46,7 @@ class SimpleTokenCounter:
             if counts is not None:
                 STATS.served("count_tokens_batch")
                 return counts
-        counter = _counter()
+        counter = tokens._litellm().token_counter
         return [counter(model=model, text=t) for t in texts]
 
     def estimate_cost(self, input_tokens: int, output_tokens: int, model: str = "gpt-3.5-turbo") -> float:

@@ -148,8 +148,7 @@ def plan_for(model: Any) -> _Plan:
 # before any serialising: a component call ahead of litellm's own measured 40 us on a
 # 76 us request (the call, and litellm's code running slower right after it).
 _UNMODELLED_BLOCKS = frozenset({"image", "document", "file", "tool_use", "tool_result"})
-
-
+_LIST_TESTED = frozenset({"content", "tool_calls", "search_results"})  # isinstance(value, list) in litellm
 _SCALARS = frozenset({str, type(None), int, float, bool})
 
 
@@ -195,9 +194,6 @@ def _messages_for_component(messages: Any) -> list | str | None:
             if not _plain(value):
                 return None
     return messages
-
-
-_LIST_TESTED = frozenset({"content", "tool_calls", "search_results"})
 
 
 def _converted_messages(messages: Any) -> list | str | None:
@@ -361,7 +357,7 @@ def _serve_token_counter(model, custom_tokenizer, text, messages, count_response
     if type(walked) is str:
         return walked
     image_flag = _image_flag(use_default_image_token_count)
-    if image_flag is None or not (tools is None or _plain(tools)) or not (tool_choice is None or _plain(tool_choice)):
+    if image_flag is None or not _plain(tools) or not _plain(tool_choice):
         return "unexpected_input"  # litellm reads these its own way
     flags = (count_response_tokens is not False) | image_flag
     return _count_request("token_counter", [plan.encoding, plan.per_message, plan.per_name, flags, walked,
