@@ -50,11 +50,16 @@ impl Encoding {
         }
     }
 
+    /// `tok.split(text)`, ASCII pieces cut without the regex (`pretokenize`).
+    fn split<'a>(self, tok: &'static bpe_openai::Tokenizer, text: &'a str) -> crate::pretokenize::Splits<'a> {
+        crate::pretokenize::split(tok, self == Encoding::O200kBase, text)
+    }
+
     /// Number of tokens tiktoken's `encode_ordinary` produces for `text`.
     pub fn count(self, text: &str) -> usize {
         match self.bpe_tokenizer() {
-            Some(tok) => tok
-                .split(text)
+            Some(tok) => self
+                .split(tok, text)
                 .map(|piece| pieces::count(self, piece, || tok.bpe.count(piece.as_bytes())))
                 .sum(),
             None => self.encode(text).len(),
@@ -68,7 +73,7 @@ impl Encoding {
             _ => {
                 let tok = self.bpe_tokenizer().expect("bpe-openai serves this encoding");
                 let mut out = Vec::with_capacity(text.len() / 3);
-                for piece in tok.split(text) {
+                for piece in self.split(tok, text) {
                     pieces::encode(self, piece, &mut out, || tok.bpe.encode_via_backtracking(piece.as_bytes()));
                 }
                 out

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod ratelimit;
 pub mod router;
 pub mod messages;
+pub mod pretokenize;
 
 #[cfg(target_arch = "wasm32")]
 mod component;

@@ -67,6 +67,25 @@ def test_encode_count_decode_match_tiktoken(name, value):
     assert COMPONENT.call_plain("decode", wit, expected[1:]) == ref.decode(expected[1:])
 
 
+# What the component's hand-written ASCII pre-tokenizer (src/pretokenize.rs) tells apart,
+# mixed with what it hands to the regex: contractions in any case, words of each case,
+# digit runs, punctuation and "/" tails, every ASCII space (and \x1c, which is not one),
+# newlines, and non-ASCII letters, marks, numbers, spaces and the long s that folds to s.
+SPLIT_PIECES = ["a", "Z", "s", "S", "t", "r", "E", "v", "m", "L", "l", "d", "'", "'", "0", "7", " ", " ",
+                " ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "!", ".", "/", "-", "\x7f", "é", "É", "ſ",
+                "ǅ", "ʰ", "中", "\u0300", "²", "\u00a0", "\u2028", "—", "😀", "hello", "World", "HTTP",
+                "don't", "I'LL", "we've", "\r\n", "123456", "..."]
+split_text = st.lists(st.sampled_from(SPLIT_PIECES), max_size=40).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(name=st.sampled_from(["cl100k_base", "o200k_base"]), value=split_text)
+def test_pre_tokenizer_edge_cases_match_tiktoken(name, value):
+    expected = REFERENCES[name].encode(value, disallowed_special=())
+    assert COMPONENT.call_plain("encode", WIT_NAMES[name], value) == expected
+    assert COMPONENT.count_text(["cl100k_base", "o200k_base"].index(name), value) == len(expected)
+
+
 def test_count_texts_batches():
     texts = ["", "hello", "漢字 and more", "x" * 3000]
     expected = [len(REFERENCES["o200k_base"].encode(t)) for t in texts]
