@@ -44,29 +44,85 @@ impl<'a> Iterator for Splits<'a> {
     }
 }
 
-// Character classes of the patterns, for ASCII bytes. `\s` is Unicode White_Space: in
-// ASCII \t \n \x0b \x0c \r and space (not \x1c-\x1f, which Python's isspace() counts).
-fn is_space(b: u8) -> bool {
-    matches!(b, 9..=13 | 32)
+/// What the patterns tell apart, for the characters cut here: one bit each, so a run of
+/// several classes is one mask test.
+type Class = u8;
+const UPPER: Class = 1; // \p{Lu}
+const LOWER: Class = 2; // \p{Ll}
+const DIGIT: Class = 4; // \p{N}
+const SPACE: Class = 8; // \s but \r \n
+const NEWLINE: Class = 16; // \r \n
+const OTHER: Class = 32; // [^\s\p{L}\p{N}]
+const LETTER: Class = UPPER | LOWER;
+
+/// ASCII's classes. `\s` is Unicode White_Space: \t \n \x0b \x0c \r and space (not
+/// \x1c-\x1f, which Python's isspace() counts).
+const ASCII: [Class; 128] = {
+    let mut table = [OTHER; 128];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = match b as u8 {
+            b'A'..=b'Z' => UPPER,
+            b'a'..=b'z' => LOWER,
+            b'0'..=b'9' => DIGIT,
+            b'\r' | b'\n' => NEWLINE,
+            9..=13 | b' ' => SPACE,
+            _ => OTHER,
+        };
+        b += 1;
+    }
+    table
+};
+
+/// The class and UTF-8 length of the character at `i`: `Ok(None)` past the end, `Err(())`
+/// for a character cut by the regex. Cut here: ASCII, and the letters of Latin-1
+/// (U+00C0-U+00FF but × and ÷: upper to U+00DE, lower from U+00DF) and of basic Cyrillic
+/// (U+0400-U+045F: upper to U+042F), which are letters of one case with no case folding
+/// to ASCII.
+fn char_at(s: &[u8], i: usize) -> Result<Option<(Class, usize)>, ()> {
+    let Some(&b) = s.get(i) else { return Ok(None) };
+    if b < 0x80 {
+        return Ok(Some((ASCII[b as usize], 1)));
+    }
+    if !matches!(b, 0xc3 | 0xd0 | 0xd1) {
+        return Err(());
+    }
+    let Some(&next) = s.get(i + 1) else { return Err(()) };
+    let class = match ((b as u32 & 0x1f) << 6) | (next as u32 & 0x3f) {
+        0xd7 | 0xf7 => OTHER,
+        0xc0..=0xde | 0x400..=0x42f => UPPER,
+        0xdf..=0xff | 0x430..=0x45f => LOWER,
+        _ => return Err(()), // U+0460 on (0xd1 0xa0..): other Cyrillic
+    };
+    Ok(Some((class, 2)))
 }
 
-fn is_newline(b: u8) -> bool {
-    b == b'\r' || b == b'\n'
+fn class_at(s: &[u8], i: usize) -> Result<Option<Class>, ()> {
+    Ok(char_at(s, i)?.map(|(class, _)| class))
 }
 
-/// `[^\s\p{L}\p{N}]`
-fn is_punct(b: u8) -> bool {
-    b < 0x80 && !b.is_ascii_alphanumeric() && !is_space(b)
+/// End of the run of characters from `i` whose class is in `classes`; None if the run
+/// stops at a character cut by the regex (which might belong to it).
+fn run_end(s: &[u8], mut i: usize, classes: Class) -> Option<usize> {
+    loop {
+        let Some(&b) = s.get(i) else { return Some(i) };
+        if b < 0x80 {
+            // the common case, without char_at's decoding
+            if ASCII[b as usize] & classes == 0 {
+                return Some(i);
+            }
+            i += 1;
+            continue;
+        }
+        match char_at(s, i).ok()? {
+            Some((class, len)) if class & classes != 0 => i += len,
+            _ => return Some(i),
+        }
+    }
 }
 
-/// `[^\r\n\p{L}\p{N}]`, the optional character before a word.
-fn is_word_prefix(b: u8) -> bool {
-    !is_newline(b) && !b.is_ascii_alphanumeric()
-}
-
-/// The byte at `i`: `Ok(None)` past the end, `Err(())` if it is not ASCII (the caller
-/// hands the piece to the regex).
-fn at(s: &[u8], i: usize) -> Result<Option<u8>, ()> {
+/// The ASCII byte at `i`: `Ok(None)` past the end, `Err(())` if it is not ASCII.
+fn ascii_at(s: &[u8], i: usize) -> Result<Option<u8>, ()> {
     match s.get(i) {
         None => Ok(None),
         Some(&b) if b >= 0x80 => Err(()),
@@ -74,42 +130,48 @@ fn at(s: &[u8], i: usize) -> Result<Option<u8>, ()> {
     }
 }
 
-/// End of the run of bytes from `i` that satisfy `class`; None if the run stops at a
-/// non-ASCII character (which might belong to the Unicode class).
-fn run_end(s: &[u8], mut i: usize, class: impl Fn(u8) -> bool) -> Option<usize> {
-    loop {
-        match at(s, i).ok()? {
-            Some(b) if class(b) => i += 1,
-            _ => return Some(i),
-        }
-    }
-}
-
 /// `(?i:'s|'t|'re|'ve|'m|'ll|'d)` at `i`: Ok(Some(end)), Ok(None) if it does not match.
-/// Case-insensitive in Unicode: `ſ` matches `s`, so a non-ASCII byte is Err.
+/// Case-insensitive in Unicode: `ſ` matches `s`, so a non-ASCII letter after the
+/// apostrophe is Err.
 fn contraction(s: &[u8], i: usize) -> Result<Option<usize>, ()> {
-    if at(s, i)? != Some(b'\'') {
+    if s.get(i) != Some(&b'\'') {
         return Ok(None);
     }
-    let Some(first) = at(s, i + 1)? else { return Ok(None) };
+    let Some(first) = ascii_at(s, i + 1)? else { return Ok(None) };
     let second = match first.to_ascii_lowercase() {
         b's' | b't' | b'm' | b'd' => return Ok(Some(i + 2)),
         b'r' | b'v' => b'e',
         b'l' => b'l',
         _ => return Ok(None),
     };
-    match at(s, i + 2)? {
+    match ascii_at(s, i + 2)? {
         Some(b) if b.to_ascii_lowercase() == second => Ok(Some(i + 3)),
         _ => Ok(None),
     }
+}
+
+/// `[^\r\n\p{L}\p{N}]?` then a letter at `p`: where the letters start, or None.
+fn word_start(s: &[u8], p: usize, c: Class) -> Result<Option<usize>, ()> {
+    if c & LETTER != 0 {
+        return Ok(Some(p));
+    }
+    if c & (SPACE | OTHER) != 0 {
+        let len = char_at(s, p)?.map_or(1, |(_, len)| len);
+        if let Some(next) = class_at(s, p + len)? {
+            if next & LETTER != 0 {
+                return Ok(Some(p + len));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// `\p{N}{1,3}` at `p` (an ASCII digit).
 fn digits(s: &[u8], p: usize) -> Option<usize> {
     let mut e = p + 1;
     while e < p + 3 {
-        match at(s, e).ok()? {
-            Some(b) if b.is_ascii_digit() => e += 1,
+        match class_at(s, e).ok()? {
+            Some(DIGIT) => e += 1,
             _ => break,
         }
     }
@@ -120,15 +182,15 @@ fn digits(s: &[u8], p: usize) -> Option<usize> {
 fn punctuation(s: &[u8], p: usize, tail: impl Fn(u8) -> bool) -> Result<Option<usize>, ()> {
     let mut q = p;
     if s[p] == b' ' {
-        match at(s, p + 1)? {
-            Some(b) if is_punct(b) => q = p + 1,
+        match class_at(s, p + 1)? {
+            Some(OTHER) => q = p + 1,
             _ => return Ok(None), // without the space: a space is not punctuation
         }
-    } else if !is_punct(s[p]) {
+    } else if class_at(s, p)? != Some(OTHER) {
         return Ok(None);
     }
-    let end = run_end(s, q, is_punct).ok_or(())?;
-    // the tail classes are ASCII: a non-ASCII byte simply ends the piece
+    let end = run_end(s, q, OTHER).ok_or(())?;
+    // the tail classes are ASCII: any other character simply ends the piece
     let mut e = end;
     while let Some(&b) = s.get(e) {
         if !tail(b) {
@@ -139,10 +201,14 @@ fn punctuation(s: &[u8], p: usize, tail: impl Fn(u8) -> bool) -> Result<Option<u
     Ok(Some(e))
 }
 
+fn is_newline(b: u8) -> bool {
+    b == b'\r' || b == b'\n'
+}
+
 /// The whitespace alternatives, in order: `\s*[\r\n]+`, `\s+$`, `\s+\s` less its
 /// look-ahead character, `\s+`. `p` is an ASCII space.
 fn whitespace(s: &[u8], p: usize) -> Option<usize> {
-    let end = run_end(s, p, is_space)?;
+    let end = run_end(s, p, SPACE | NEWLINE)?;
     if let Some(last_newline) = s[p..end].iter().rposition(|&b| is_newline(b)) {
         return Some(p + last_newline + 1);
     }
@@ -155,21 +221,14 @@ fn whitespace(s: &[u8], p: usize) -> Option<usize> {
 /// cl100k_base: `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|
 /// ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`. None: the regex decides.
 fn cl100k_piece(s: &[u8], p: usize) -> Option<usize> {
-    let c = at(s, p).ok()??;
+    let c = class_at(s, p).ok()??;
     if let Some(end) = contraction(s, p).ok()? {
         return Some(end);
     }
-    if c.is_ascii_alphabetic() {
-        return run_end(s, p, |b| b.is_ascii_alphabetic());
+    if let Some(q) = word_start(s, p, c).ok()? {
+        return run_end(s, q, LETTER);
     }
-    if is_word_prefix(c) {
-        if let Some(b) = at(s, p + 1).ok()? {
-            if b.is_ascii_alphabetic() {
-                return run_end(s, p + 1, |b| b.is_ascii_alphabetic());
-            }
-        }
-    }
-    if c.is_ascii_digit() {
+    if c == DIGIT {
         return digits(s, p);
     }
     if let Some(end) = punctuation(s, p, is_newline).ok()? {
@@ -182,26 +241,16 @@ fn cl100k_piece(s: &[u8], p: usize) -> Option<usize> {
 /// (?i:'s|..)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*
 /// (?i:'s|..)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+`.
 fn o200k_piece(s: &[u8], p: usize) -> Option<usize> {
-    let c = at(s, p).ok()??;
-    let word = if c.is_ascii_alphabetic() {
-        Some(p)
-    } else if is_word_prefix(c) {
-        match at(s, p + 1).ok()? {
-            Some(b) if b.is_ascii_alphabetic() => Some(p + 1),
-            _ => None,
-        }
-    } else {
-        None
-    };
-    if let Some(q) = word {
-        // In ASCII both word alternatives cover upper case then lower case letters (the
-        // first needs a lower case one, the second an upper case one: s[q] is one of
-        // them), then an optional contraction.
-        let upper_end = run_end(s, q, |b| b.is_ascii_uppercase())?;
-        let end = run_end(s, upper_end, |b| b.is_ascii_lowercase())?;
+    let c = class_at(s, p).ok()??;
+    if let Some(q) = word_start(s, p, c).ok()? {
+        // With letters of one case only (Lu or Ll), both word alternatives cover upper
+        // case then lower case letters (the first needs a lower case one, the second an
+        // upper case one: the letter at q is one of them), then an optional contraction.
+        let upper_end = run_end(s, q, UPPER)?;
+        let end = run_end(s, upper_end, LOWER)?;
         return Some(contraction(s, end).ok()?.unwrap_or(end));
     }
-    if c.is_ascii_digit() {
+    if c == DIGIT {
         return digits(s, p);
     }
     if let Some(end) = punctuation(s, p, |b| is_newline(b) || b == b'/').ok()? {
@@ -238,6 +287,8 @@ mod tests {
         "a", "e", "z", "A", "E", "Z", "s", "S", "t", "T", "r", "R", "v", "V", "m", "M", "l", "L", "d", "D",
         "'", "'", "'", "0", "1", "9", " ", " ", " ", " ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c",
         "\x00", "!", ".", ",", "/", "-", "_", "(", ")", "\"", "\x7f", "é", "É", "ß", "ſ", "ǅ", "ʰ",
+        "À", "Ö", "×", "Ø", "Þ", "à", "ö", "÷", "ø", "ÿ", "ª", "µ", "º", "¿", "Ā", "Ѐ", "Я", "а", "я",
+        "ѐ", "џ", "Ѡ", "ѡ", "҃", "Ω", "ω", "\u{301}", "naïve", "Zürich", "Москва", "ÆRØ",
         "中", "\u{300}", "²", "½", "٣", "\u{a0}", "\u{85}", "\u{2028}", "\u{3000}", "—", "€", "😀",
         "hello", "World", "HTTP", "don't", "I'LL", "we've", " the", "  ", "\r\n", "123456", "...",
     ];
