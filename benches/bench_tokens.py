@@ -410,8 +410,10 @@ def accelerated_phase() -> None:
     # of this phase is answered from a previous phase. apply_acceleration() already pushes
     # the settings; pushing again keeps that true if apply() ever stops doing it.
     from fast_litellm._settings import push_litellm_settings
+    from fast_litellm.tokens import forget_tools_shares
 
     push_litellm_settings()
+    forget_tools_shares()  # the host's memo of what a tools list adds, likewise
 
 
 def stats_totals() -> dict[str, tuple[int, int]]:

@@ -38,12 +38,22 @@ impl Counter<'_> {
     }
 }
 
-/// `[encoding, tokens_per_message, tokens_per_name, flags, messages, tools, tool_choice]`.
+/// `[encoding, tokens_per_message, tokens_per_name, flags, messages, tools, tool_choice]`,
+/// optionally followed by `tools_share`: what non-empty tools add (counted before by a
+/// request of their own, see `tools_share`), sent with `tools` null so a host that
+/// remembers it need not send the definitions again.
 pub fn count_request(request: &str, settings: &CountSettings) -> Counted {
     let parsed = Json::parse(request).ok_or(Fallback::BadRequest)?;
     let Json::Arr(parts) = parsed else { return Err(Fallback::BadRequest) };
+    let (parts, tools_share) = match parts.as_slice() {
+        [a, b, c, d, e, Json::Null, g, Json::Int(share)] if (0..=i64::MAX as i128).contains(share) => {
+            ([a, b, c, d, e, &Json::Null, g], Some(*share as i64))
+        }
+        [a, b, c, d, e, f, g] => ([a, b, c, d, e, f, g], None),
+        _ => return Err(Fallback::BadRequest),
+    };
     let [Json::Int(enc), Json::Int(per_message), Json::Int(per_name), Json::Int(flags), Json::Arr(messages), tools, tool_choice] =
-        parts.as_slice()
+        parts
     else {
         return Err(Fallback::BadRequest);
     };
@@ -60,7 +70,7 @@ pub fn count_request(request: &str, settings: &CountSettings) -> Counted {
         let has_system = messages
             .iter()
             .any(|m| m.get("role").and_then(Json::as_str) == Some("system"));
-        total += count_extra(&counter, tools, tool_choice, has_system)?;
+        total += count_extra(&counter, tools, tool_choice, has_system, tools_share)?;
     }
     if total < 0 {
         return Err(Fallback::BadRequest);
@@ -195,12 +205,24 @@ fn python_isspace(ch: char) -> bool {
     ch.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&ch)
 }
 
+/// What non-empty `tools` add to a request before litellm's -4 for a system message: the
+/// count of their definitions as litellm formats them, plus 9. Depends on the tools and
+/// the encoding only, so a host can count it once and send it with later requests.
+fn tools_share(c: &Counter, tools: &Json) -> Counted {
+    let Json::Arr(tools) = tools else { return Err(Fallback::Tools) };
+    Ok(c.count(&format_function_definitions(tools)?) + 9)
+}
+
 /// `_count_extra`: reply primer, tools, tool_choice.
-fn count_extra(c: &Counter, tools: &Json, tool_choice: &Json, has_system: bool) -> Counted {
+fn count_extra(c: &Counter, tools: &Json, tool_choice: &Json, has_system: bool, share: Option<i64>) -> Counted {
     let mut total = 3;
-    if tools.truthy() {
-        let Json::Arr(tools) = tools else { return Err(Fallback::Tools) };
-        total += c.count(&format_function_definitions(tools)?) + 9;
+    let share = match share {
+        Some(share) => Some(share),
+        None if tools.truthy() => Some(tools_share(c, tools)?),
+        None => None,
+    };
+    if let Some(share) = share {
+        total += share;
         if has_system {
             total -= 4;
         }
@@ -381,6 +403,22 @@ mod tests {
 
     fn count(req: &str) -> Counted {
         count_request(req, &CountSettings::default())
+    }
+
+    #[test]
+    fn a_tools_share_sent_instead_of_the_tools_counts_the_same() {
+        let tools = r#"[{"type":"function","function":{"name":"f","description":"Get it.","parameters":{"type":"object","properties":{"x":{"type":"string","description":"an x"}}}}}]"#;
+        let share = count(&format!("[0,0,0,0,[],{tools},null]")).unwrap() - 3; // less the reply primer
+        for messages in [r#"[{"role":"user","content":"hi"}]"#, r#"[{"role":"system","content":"be brief"},{"role":"user","content":"hi"}]"#] {
+            for tool_choice in ["null", r#""none""#, r#"{"type":"function","function":{"name":"f"}}"#] {
+                let full = count(&format!("[0,3,1,0,{messages},{tools},{tool_choice}]"));
+                assert_eq!(count(&format!("[0,3,1,0,{messages},null,{tool_choice},{share}]")), full);
+            }
+        }
+        // the share stands for tools that were there: with tools also sent, or a negative
+        // share, the request is not one this format allows
+        assert_eq!(count(&format!("[0,3,1,0,[],{tools},null,{share}]")), Err(Fallback::BadRequest));
+        assert_eq!(count("[0,3,1,0,[],null,null,-1]"), Err(Fallback::BadRequest));
     }
 
     #[test]

@@ -308,6 +308,29 @@ def test_well_formed_chats_are_served_and_match(stock, served_share, model, mess
     )
 
 
+@settings(PARITY, max_examples=600)
+@given(
+    model=st.sampled_from(MODELS),
+    tools=st.lists(tool(), min_size=1, max_size=3),
+    chats=st.lists(messages_strategy, min_size=2, max_size=4),
+    tool_choice=tool_choice_strategy,
+    edit=st.booleans(),
+)
+def test_remembered_tool_shares_match_stock(stock, model, tools, chats, tool_choice, edit):
+    """The host remembers what a tools list adds to a count (tokens._tools_share): the same
+    tools with several requests, and the same list edited in place between them."""
+    from litellm.utils import get_messages_reach_token_count
+
+    for i, messages in enumerate(chats):
+        kwargs = dict(model=model, messages=messages, tools=tools, tool_choice=tool_choice)
+        assert outcome(litellm.token_counter, **kwargs) == outcome(stock.token_counter, **kwargs)
+        reach = dict(model=model, messages=messages, threshold=20, tools=tools)
+        assert outcome(get_messages_reach_token_count(), **reach) == outcome(stock.messages_reach_token_count, **reach)
+        first = tools[0]
+        if edit and type(first) is dict:
+            (first["function"] if "function" in first else first)["description"] = f"edited {i} times"
+
+
 @settings(PARITY, max_examples=2500)
 @given(model=st.sampled_from(MODELS + [["gpt-4"], bytearray(b"gpt-4")]),  # unhashable: litellm's own error
        text=st.one_of(any_text, st.lists(st.one_of(texts, st.integers()), max_size=4)))

@@ -154,6 +154,7 @@ def apply() -> bool:
         if not UNRECOGNISED:
             try:
                 push_litellm_settings()
+                tokens.forget_tools_shares()  # counted under the settings pushed before
             except UnsupportedSetting as exc:
                 UNRECOGNISED[:] = [str(exc)]
         if UNRECOGNISED:  # token counting stays litellm's

@@ -357,11 +357,11 @@ def _serve_token_counter(model, custom_tokenizer, text, messages, count_response
     if type(walked) is str:
         return walked
     image_flag = _image_flag(use_default_image_token_count)
-    if image_flag is None or not _plain(tools) or not _plain(tool_choice):
+    if image_flag is None or not _plain(tool_choice):
         return "unexpected_input"  # litellm reads these its own way
     flags = (count_response_tokens is not False) | image_flag
-    return _count_request("token_counter", [plan.encoding, plan.per_message, plan.per_name, flags, walked,
-                                            tools, tool_choice])
+    return _count_with_tools("token_counter", [plan.encoding, plan.per_message, plan.per_name, flags, walked],
+                             tools, tool_choice)
 
 
 def _image_flag(use_default_image_token_count: Any) -> int | None:
@@ -390,6 +390,59 @@ def _call(operation: str, fn: Callable[..., Any], *args: Any) -> Any:
     except Exception as exc:
         _log_once(operation, exc)
         return HandOff("component_error")
+
+
+def _count_with_tools(operation: str, head: list, tools: Any, tool_choice: Any) -> int | str:
+    """count-request for `head` (encoding to messages) with `tools` and `tool_choice`. A
+    non-empty tools list the count includes (count_response_tokens off) goes as its
+    remembered share."""
+    if type(tools) is list and tools and not head[3] & 1:
+        share = _tools_share(operation, head[0], tools)
+        if type(share) is not int:
+            return share
+        return _count_request(operation, head + [None, tool_choice, share])
+    if not _plain(tools):
+        return "unexpected_input"  # litellm reads these its own way
+    return _count_request(operation, head + [tools, tool_choice])
+
+
+# Tool definitions repeat from request to request (an agent sends the same ones every
+# time) and cost the most to send and count: 20 tools took 110 us to serialise and about
+# 280 us in the component. What they add to a count depends on them and the encoding only
+# (`tools_share` in src/messages.rs), so it is remembered by encoding and marshal bytes:
+# equal bytes mean the same builtin values, types and order, and marshal refuses every
+# subclass, as _plain does. Bounded by bytes held; a full memo is emptied. Emptied as well
+# when litellm's count settings are pushed to the component again (_patch.apply).
+_TOOLS_SHARES_MAX_BYTES = 4 << 20
+_tools_shares: dict[tuple[int, bytes], int] = {}
+_tools_shares_bytes = 0
+
+
+def _tools_share(operation: str, encoding: int, tools: list) -> int | str:
+    """What `tools` add to a count (before litellm's -4 for a system message), or a
+    hand-off reason."""
+    global _tools_shares_bytes
+    try:
+        key = (encoding, _marshal(tools, 2))
+    except ValueError:  # a subclass, an object of no builtin type, nesting past its limit
+        return "unexpected_input"
+    share = _tools_shares.get(key)
+    if share is None:
+        counted = _count_request(operation, [encoding, 0, 0, 0, [], tools, None])
+        if type(counted) is not int:
+            return counted
+        share = counted - 3  # less the reply primer
+        if _tools_shares_bytes + len(key[1]) > _TOOLS_SHARES_MAX_BYTES:
+            forget_tools_shares()
+        _tools_shares[key] = share
+        _tools_shares_bytes += len(key[1])
+    return share
+
+
+def forget_tools_shares() -> None:
+    global _tools_shares_bytes
+    _tools_shares.clear()
+    _tools_shares_bytes = 0
 
 
 def _count_request(operation: str, request: list) -> int | str:
@@ -430,10 +483,10 @@ def _serve_messages_reach(model, messages, threshold, tools, use_default_image_t
     if type(walked) is str:
         return walked
     flags = _image_flag(use_default_image_token_count)
-    if flags is None or not _plain(tools):
+    if flags is None:
         return "unexpected_input"
-    return _count_request("messages_reach_token_count",
-                          [plan.encoding, plan.per_message, plan.per_name, flags, walked, tools, None])
+    return _count_with_tools("messages_reach_token_count", [plan.encoding, plan.per_message, plan.per_name, flags,
+                                                           walked], tools, None)
 
 
 def _default_encoding_plan(model: Any) -> str | None:
