@@ -246,6 +246,14 @@ WEATHER_TOOL = {
 }
 
 
+# Twenty tools of the weather tool's shape, each named and described apart.
+TOOLBOX = [
+    {"type": "function", "function": {**WEATHER_TOOL["function"], "name": f"tool_{i}",
+                                      "description": f"{WEATHER_TOOL['function']['description']} Variant {i}."}}
+    for i in range(20)
+]
+
+
 def conversation(u: Unique, n_messages: int = 20) -> list[dict]:
     msgs = [{"role": "system", "content": u.rng.choice(SYSTEM_PROMPTS)}]
     for i in range(n_messages - 1):
@@ -345,6 +353,12 @@ def build_rows(quick: bool, samples: int) -> list[Row]:
     pool = short_chats(n * samples, 105)
     rows.append(Row("chat_short_1_tool", "token_counter: short chat + 1 tool, gpt-3.5-turbo", "token_counter", n,
                     pool, lambda m: litellm.token_counter(model=gpt35, messages=m, tools=[WEATHER_TOOL])))
+
+    # short chat + 20 tools (an agent's toolbox: the same definitions on every request)
+    n = n_(100)
+    pool = short_chats(n * samples, 107)
+    rows.append(Row("chat_short_20_tools", "token_counter: short chat + 20 tools, gpt-4o", "token_counter", n,
+                    pool, lambda m: litellm.token_counter(model=gpt4o, messages=m, tools=TOOLBOX)))
 
     # text= short
     n = n_(400)
@@ -890,7 +904,7 @@ def main(argv: list[str] | None = None) -> int:
     table = "\n".join(lines)
 
     print()
-    print(f"median per call in µs; rows '(per 100)' and count_tokens_batch time all 100 texts;"
+    print("median per call in µs; rows '(per 100)' and count_tokens_batch time all 100 texts;"
           f" ratio = stock / accelerated")
     print(table)
     print()

@@ -331,6 +331,22 @@ def test_remembered_tool_shares_match_stock(stock, model, tools, chats, tool_cho
             (first["function"] if "function" in first else first)["description"] = f"edited {i} times"
 
 
+def test_tools_sharing_objects_or_holding_themselves_match_stock(stock):
+    """marshal's format 4 writes a dict met twice as a reference (other bytes than two
+    equal copies: a second memo entry), and takes a cycle that JSON then refuses."""
+    props = {"type": "string", "description": "shared"}
+    shared = [{"type": "function", "function": {"name": "f", "parameters": {
+        "type": "object", "properties": {"a": props, "b": props}}}}]
+    copied = [{"type": "function", "function": {"name": "f", "parameters": {
+        "type": "object", "properties": {"a": dict(props), "b": dict(props)}}}}]
+    cyclic = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+    cyclic["function"]["parameters"]["properties"] = {"a": cyclic}
+    messages = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}]
+    for tools in (shared, copied, shared, copied, [cyclic]):
+        kwargs = dict(model="gpt-4o", messages=messages, tools=tools)
+        assert outcome(litellm.token_counter, **kwargs) == outcome(stock.token_counter, **kwargs)
+
+
 @settings(PARITY, max_examples=2500)
 @given(model=st.sampled_from(MODELS + [["gpt-4"], bytearray(b"gpt-4")]),  # unhashable: litellm's own error
        text=st.one_of(any_text, st.lists(st.one_of(texts, st.integers()), max_size=4)))
