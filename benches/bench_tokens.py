@@ -905,7 +905,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print()
     print("median per call in µs; rows '(per 100)' and count_tokens_batch time all 100 texts;"
-          f" ratio = stock / accelerated")
+          " ratio = stock / accelerated")
     print(table)
     print()
     print("fast_litellm.get_performance_stats() over the timed rounds (accelerated phases, warm-up calls included):")
