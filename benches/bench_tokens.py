@@ -333,13 +333,21 @@ def build_rows(quick: bool, samples: int) -> list[Row]:
     rows.append(Row("chat_short_gpt4o", "token_counter: 1 short chat, gpt-4o", "token_counter", n, pool,
                     lambda m: litellm.token_counter(model=gpt4o, messages=m)))
 
-    # system + 10 KB user message, pool of 20 different 10 KB texts
+    # system + 10 KB user message, a different 10 KB text each call of a phase (the
+    # component remembers strings over 8 KB once it has seen them twice)
     n = n_(12)
-    docs = distinct(lambda r: prose(r, 10_240), 20, 103)
+    docs = distinct(lambda r: prose(r, 10_240), n * samples, 103)
     pool = [[{"role": "system", "content": SYSTEM_PROMPTS[i % len(SYSTEM_PROMPTS)]},
              {"role": "user", "content": d}] for i, d in enumerate(docs)]
     rows.append(Row("chat_system_10kb", "token_counter: system + 10 KB user, gpt-3.5-turbo", "token_counter", n,
-                    pool, lambda m: litellm.token_counter(model=gpt35, messages=m), cycle=True))
+                    pool, lambda m: litellm.token_counter(model=gpt35, messages=m)))
+
+    # an agent's 40 KB system prompt, the same on every call, + a short user message
+    n = n_(10)
+    big_system = {"role": "system", "content": prose(random.Random(110), 40_960)}
+    pool = [[big_system] + chat for chat in short_chats(n * samples, 111)]
+    rows.append(Row("chat_system_40kb_repeated", "token_counter: 40 KB system prompt (every call) + short user, gpt-4o",
+                    "token_counter", n, pool, lambda m: litellm.token_counter(model=gpt4o, messages=m)))
 
     # 20-message conversation
     n = n_(50)
@@ -424,10 +432,10 @@ def accelerated_phase() -> None:
     # of this phase is answered from a previous phase. apply_acceleration() already pushes
     # the settings; pushing again keeps that true if apply() ever stops doing it.
     from fast_litellm._settings import push_litellm_settings
-    from fast_litellm.tokens import forget_tools_shares
+    from fast_litellm.tokens import forget_remembered_counts
 
     push_litellm_settings()
-    forget_tools_shares()  # the host's memo of what a tools list adds, likewise
+    forget_remembered_counts()  # the host's memos of counts (tools, long texts), likewise
 
 
 def stats_totals() -> dict[str, tuple[int, int]]:

@@ -4,7 +4,8 @@
 
 use crate::encodings::Encoding;
 use std::cell::RefCell;
-use hashbrown::HashMap; // foldhash: several times cheaper than SipHash for short keys
+use hashbrown::{HashMap, HashSet}; // foldhash: several times cheaper than SipHash for short keys
+use std::hash::BuildHasher;
 
 /// litellm's tunables that change counts; defaults are litellm's defaults.
 #[derive(Clone, Copy, Debug)]
@@ -90,6 +91,11 @@ fn round_ratio(a: u128, b: u128, c: u128) -> u64 {
 const MEMO_MAX_BYTES: usize = 8 * 1024;
 const MEMO_MAX_ENTRIES: usize = 1 << 16;
 const MEMO_MAX_TOTAL_BYTES: usize = 16 << 20;
+/// Longer strings, up to this, are remembered when seen a second time: an agent's system
+/// prompt of tens of KB comes with every request, while a document counted once should
+/// not push the short strings out. Sightings are kept as hashes, a bounded set.
+const MEMO_MAX_LARGE_BYTES: usize = 1 << 20;
+const SEEN_MAX_ENTRIES: usize = 4096;
 
 thread_local! {
     // One map per encoding, valid for the settings in force (see `forget_memo`).
@@ -100,6 +106,22 @@ thread_local! {
 struct Memo {
     counts: [HashMap<Box<str>, u64>; 4],
     bytes: usize,
+    seen_large: HashSet<u64>, // hashes of (encoding, text) of long strings counted once
+}
+
+impl Memo {
+    /// Whether a long `text` was counted before (and is now worth remembering).
+    fn seen_before(&mut self, encoding: Encoding, text: &str) -> bool {
+        let hash = self.seen_large.hasher().hash_one((encoding as u8, text));
+        if self.seen_large.contains(&hash) {
+            return true;
+        }
+        if self.seen_large.len() >= SEEN_MAX_ENTRIES {
+            self.seen_large.clear();
+        }
+        self.seen_large.insert(hash);
+        false
+    }
 }
 
 /// Drop remembered counts; needed whenever the count settings change.
@@ -108,12 +130,13 @@ pub fn forget_memo() {
         let mut memo = memo.borrow_mut();
         memo.counts.iter_mut().for_each(HashMap::clear);
         memo.bytes = 0;
+        memo.seen_large.clear();
     });
 }
 
 /// Tokens in `text` exactly as litellm's count function reports them.
 pub fn count_text(encoding: Encoding, text: &str, settings: &CountSettings) -> u64 {
-    if text.len() > MEMO_MAX_BYTES {
+    if text.len() > MEMO_MAX_LARGE_BYTES {
         return count_text_uncached(encoding, text, settings);
     }
     MEMO.with(|memo| {
@@ -122,6 +145,9 @@ pub fn count_text(encoding: Encoding, text: &str, settings: &CountSettings) -> u
             return *n;
         }
         let n = count_text_uncached(encoding, text, settings);
+        if text.len() > MEMO_MAX_BYTES && !memo.seen_before(encoding, text) {
+            return n;
+        }
         let full = memo.counts.iter().map(HashMap::len).sum::<usize>() >= MEMO_MAX_ENTRIES
             || memo.bytes + text.len() > MEMO_MAX_TOTAL_BYTES;
         if full {
@@ -168,6 +194,33 @@ fn count_text_uncached(encoding: Encoding, text: &str, settings: &CountSettings)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn remembered(encoding: Encoding, text: &str) -> bool {
+        MEMO.with(|memo| memo.borrow().counts[encoding as usize].contains_key(text))
+    }
+
+    #[test]
+    fn long_strings_are_remembered_from_their_second_count() {
+        let settings = CountSettings::default();
+        let text = "An agent's long system prompt. ".repeat(1000); // 31 KB
+        let expected = count_text_uncached(Encoding::O200kBase, &text, &settings);
+        assert_eq!(count_text(Encoding::O200kBase, &text, &settings), expected);
+        assert!(!remembered(Encoding::O200kBase, &text));
+        assert_eq!(count_text(Encoding::O200kBase, &text, &settings), expected);
+        assert!(remembered(Encoding::O200kBase, &text));
+        assert_eq!(count_text(Encoding::O200kBase, &text, &settings), expected);
+        // another encoding is another sighting
+        assert_eq!(count_text(Encoding::Cl100kBase, &text, &settings),
+                   count_text_uncached(Encoding::Cl100kBase, &text, &settings));
+        assert!(!remembered(Encoding::Cl100kBase, &text));
+        forget_memo();
+        assert!(!remembered(Encoding::O200kBase, &text));
+        count_text(Encoding::O200kBase, &text, &settings);
+        assert!(!remembered(Encoding::O200kBase, &text)); // sightings were forgotten too
+        let short = "a short string";
+        count_text(Encoding::O200kBase, short, &settings);
+        assert!(remembered(Encoding::O200kBase, short));
+    }
 
     #[test]
     fn rounds_half_to_even_like_python() {

@@ -9,6 +9,7 @@ inputs, so a test cannot pass by handing everything back to litellm.
 from __future__ import annotations
 
 import base64
+import copy
 import enum
 import struct
 from collections import namedtuple
@@ -329,6 +330,44 @@ def test_remembered_tool_shares_match_stock(stock, model, tools, chats, tool_cho
         first = tools[0]
         if edit and type(first) is dict:
             (first["function"] if "function" in first else first)["description"] = f"edited {i} times"
+
+
+# Texts over tokens.LONG_TEXT chars, which the host counts apart from the request.
+long_texts = st.tuples(utf8_text, st.integers(fast_litellm.tokens.LONG_TEXT + 1, 20_000)).map(
+    lambda p: ((p[0] or "x") * (p[1] // max(1, len(p[0] or "x")) + 1))[:p[1]])
+
+
+@settings(PARITY, max_examples=120)
+@given(
+    model=st.sampled_from(MODELS),
+    system=long_texts,
+    name=st.one_of(st.none(), long_texts),
+    users=st.lists(st.one_of(utf8_text, long_texts), min_size=1, max_size=3),
+    tools=tools_strategy,
+    arguments=st.one_of(st.none(), long_texts),
+)
+def test_long_texts_counted_apart_match_stock(stock, served_share, model, system, name, users, tools, arguments):
+    """Long strings of any key (name too, with its bonus) are counted apart and remembered
+    from their second sighting; tool call arguments stay in the request (litellm counts
+    them its own way). The same messages three times, the second time an equal copy."""
+    from litellm.utils import get_messages_reach_token_count
+
+    served_share["token_counter"] = 0.5
+    messages = [{"role": "system", "content": system}] + [{"role": "user", "content": u} for u in users]
+    if name is not None:
+        messages[0]["name"] = name
+    if arguments is not None:
+        messages.append({"role": "assistant", "content": None, "tool_calls": [
+            {"id": "c", "type": "function", "function": {"name": "f", "arguments": arguments}}]})
+    for call in range(3):
+        sent = copy.deepcopy(messages) if call == 1 else messages
+        for counted_by in (model, "gpt-4o", "gpt-3.5-turbo"):  # remembered per encoding
+            kwargs = dict(model=counted_by, messages=sent, tools=tools)
+            assert outcome(litellm.token_counter, **kwargs) == outcome(stock.token_counter, **kwargs)
+            reach = dict(model=counted_by, messages=sent, threshold=4000, tools=tools)
+            assert outcome(get_messages_reach_token_count(), **reach) == outcome(
+                stock.messages_reach_token_count, **reach)
+    assert messages[0]["content"] is system  # the caller's messages are not edited
 
 
 def test_tools_sharing_objects_or_holding_themselves_match_stock(stock):

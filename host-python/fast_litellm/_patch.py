@@ -154,7 +154,7 @@ def apply() -> bool:
         if not UNRECOGNISED:
             try:
                 push_litellm_settings()
-                tokens.forget_tools_shares()  # counted under the settings pushed before
+                tokens.forget_remembered_counts()  # counted under the settings pushed before
             except UnsupportedSetting as exc:
                 UNRECOGNISED[:] = [str(exc)]
         if UNRECOGNISED:  # token counting stays litellm's

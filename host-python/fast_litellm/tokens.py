@@ -171,6 +171,7 @@ def _messages_for_component(messages: Any) -> list | str | None:
     litellm counts; None if only litellm can tell."""
     if type(messages) is not list and type(messages) is not tuple:
         return None
+    long_texts = False
     for m in messages:
         if type(m) is not dict:
             return _converted_messages(messages)
@@ -179,6 +180,8 @@ def _messages_for_component(messages: Any) -> list | str | None:
             if type(key) is not str:
                 return None
             if kind in _SCALARS:
+                if kind is str and len(value) > LONG_TEXT:
+                    long_texts = True
                 continue
             if kind is list:
                 if key == "search_results":
@@ -193,7 +196,82 @@ def _messages_for_component(messages: Any) -> list | str | None:
                 return None  # litellm tests isinstance(value, list): JSON would make it one
             if not _plain(value):
                 return None
-    return messages
+    return _LongTexts(messages) if long_texts else messages
+
+
+class _LongTexts:
+    """Walked messages holding a string of over LONG_TEXT chars (see _long_text_count)."""
+
+    __slots__ = ("messages",)
+
+    def __init__(self, messages: Any) -> None:
+        self.messages = messages
+
+
+def _prepared_messages(messages: Any, encoding: int) -> tuple[Any, int] | str | None:
+    """The messages to send and the tokens counted apart from them (long texts), a
+    hand-off reason, or None if only litellm can tell."""
+    walked = _messages_for_component(messages)
+    if walked is None or type(walked) is str:
+        return walked
+    if type(walked) is not _LongTexts:
+        return walked, 0
+    apart = 0
+    sent = []
+    for m in walked.messages:
+        copy = None
+        for key, value in m.items():
+            # litellm counts any str value but these two by count(value) alone ("name"
+            # adds its bonus whatever the text): "" in its place counts 0
+            if type(value) is str and len(value) > LONG_TEXT and key not in _COUNTED_OTHERWISE:
+                counted = _long_text_count(encoding, value)
+                if type(counted) is not int:
+                    return counted
+                apart += counted
+                if copy is None:
+                    copy = dict(m)
+                copy[key] = ""
+        sent.append(m if copy is None else copy)
+    return sent, apart
+
+
+_COUNTED_OTHERWISE = frozenset({"tool_calls", "function_call"})
+
+# Strings over LONG_TEXT chars (an agent's system prompt of tens of KB comes with every
+# request) are counted apart from the request, through count-text: written into the
+# request's JSON, a 40 KB prompt cost 310 us to serialise and 110 us more to pass and look
+# up. Their counts are remembered from a text's second sighting (the first leaves a hash,
+# in a bounded set), by encoding and text: Python keeps a str's hash on the object, so
+# the same prompt object costs one dict lookup. Bounded by chars held; emptied when full
+# and when litellm's count settings are pushed again (_patch.apply).
+LONG_TEXT = 8192
+_LONG_COUNTS_MAX_CHARS = 16 << 20
+_long_seen: set[int] = set()
+_long_counts: dict[tuple[int, str], int] = {}
+_long_counts_chars = 0
+
+
+def _long_text_count(encoding: int, text: str) -> int | str:
+    global _long_counts_chars
+    key = (encoding, text)
+    counted = _long_counts.get(key)
+    if counted is not None:
+        return counted
+    counted = _call("token_counter", COMPONENT.count_text, encoding, text)
+    if type(counted) is not int:
+        return counted
+    sighting = hash(key)
+    if sighting in _long_seen:
+        if _long_counts_chars + len(text) > _LONG_COUNTS_MAX_CHARS:
+            _long_counts.clear()
+            _long_counts_chars = 0
+        _long_counts[key] = counted
+        _long_counts_chars += len(text)
+    else:
+        if len(_long_seen) >= 4096:
+            _long_seen.clear()
+        _long_seen.add(sighting)
+    return counted
 
 
 def _converted_messages(messages: Any) -> list | str | None:
@@ -351,17 +429,19 @@ def _serve_token_counter(model, custom_tokenizer, text, messages, count_response
         return _call("token_counter", COMPONENT.count_text, plan.encoding, joined)
     if messages is None:
         return "litellm_raises_or_formats"
-    walked = _messages_for_component(messages)
-    if walked is None:
+    prepared = _prepared_messages(messages, plan.encoding)
+    if prepared is None:
         return "unexpected_input"
-    if type(walked) is str:
-        return walked
+    if type(prepared) is not tuple:
+        return prepared
+    walked, apart = prepared
     image_flag = _image_flag(use_default_image_token_count)
     if image_flag is None or not _plain(tool_choice):
         return "unexpected_input"  # litellm reads these its own way
     flags = (count_response_tokens is not False) | image_flag
-    return _count_with_tools("token_counter", [plan.encoding, plan.per_message, plan.per_name, flags, walked],
-                             tools, tool_choice)
+    counted = _count_with_tools("token_counter", [plan.encoding, plan.per_message, plan.per_name, flags, walked],
+                                tools, tool_choice)
+    return counted + apart if apart and type(counted) is int else counted
 
 
 def _image_flag(use_default_image_token_count: Any) -> int | None:
@@ -435,16 +515,21 @@ def _tools_share(operation: str, encoding: int, tools: list) -> int | str:
             return counted
         share = counted - 3  # less the reply primer
         if _tools_shares_bytes + len(key[1]) > _TOOLS_SHARES_MAX_BYTES:
-            forget_tools_shares()
+            _tools_shares.clear()
+            _tools_shares_bytes = 0
         _tools_shares[key] = share
         _tools_shares_bytes += len(key[1])
     return share
 
 
-def forget_tools_shares() -> None:
-    global _tools_shares_bytes
+def forget_remembered_counts() -> None:
+    """Empty the host's memos of counts (tools shares, long texts)."""
+    global _tools_shares_bytes, _long_counts_chars
     _tools_shares.clear()
     _tools_shares_bytes = 0
+    _long_counts.clear()
+    _long_seen.clear()
+    _long_counts_chars = 0
 
 
 def _count_request(operation: str, request: list) -> int | str:
@@ -479,16 +564,18 @@ def _serve_messages_reach(model, messages, threshold, tools, use_default_image_t
     plan = plan_for(model)
     if plan.reason is not None:
         return plan.reason
-    walked = _messages_for_component(messages)
-    if walked is None:
+    prepared = _prepared_messages(messages, plan.encoding)
+    if prepared is None:
         return "unexpected_input"
-    if type(walked) is str:
-        return walked
+    if type(prepared) is not tuple:
+        return prepared
+    walked, apart = prepared
     flags = _image_flag(use_default_image_token_count)
     if flags is None:
         return "unexpected_input"
-    return _count_with_tools("messages_reach_token_count", [plan.encoding, plan.per_message, plan.per_name, flags,
-                                                           walked], tools, None)
+    counted = _count_with_tools("messages_reach_token_count", [plan.encoding, plan.per_message, plan.per_name,
+                                                              flags, walked], tools, None)
+    return counted + apart if apart and type(counted) is int else counted
 
 
 def _default_encoding_plan(model: Any) -> str | None:
