@@ -370,6 +370,28 @@ def test_long_texts_counted_apart_match_stock(stock, served_share, model, system
     assert messages[0]["content"] is system  # the caller's messages are not edited
 
 
+def test_long_texts_are_not_counted_for_a_call_handed_to_litellm(stock, monkeypatch):
+    """A flag or tool_choice litellm reads its own way is checked before long texts are
+    counted through the component: that count would be wasted on a hand-off."""
+    from litellm.utils import get_messages_reach_token_count
+
+    from fast_litellm import tokens
+
+    def must_not_count(encoding, text):
+        raise AssertionError("a long text was counted for a call litellm serves")
+
+    monkeypatch.setattr(tokens, "_long_text_count", must_not_count)
+    messages = [{"role": "system", "content": "x y " * 5000}, {"role": "user", "content": "hi"}]
+    class Choice(str):  # litellm formats a str subclass its own way
+        pass
+
+    for kwargs in (dict(use_default_image_token_count=1), dict(tool_choice=Choice("auto"))):
+        call = dict(model="gpt-4o", messages=messages, **kwargs)
+        assert outcome(litellm.token_counter, **call) == outcome(stock.token_counter, **call)
+    reach = dict(model="gpt-4o", messages=messages, threshold=10, use_default_image_token_count=1)
+    assert outcome(get_messages_reach_token_count(), **reach) == outcome(stock.messages_reach_token_count, **reach)
+
+
 def test_tools_sharing_objects_or_holding_themselves_match_stock(stock):
     """marshal's format 4 writes a dict met twice as a reference (other bytes than two
     equal copies: a second memo entry), and takes a cycle that JSON then refuses."""

@@ -16,6 +16,7 @@ import logging
 import threading
 from typing import Any, Callable
 
+from . import _settings
 from ._component import COMPONENT, ENCODINGS, ComponentUnavailable
 from ._flags import FLAGS, SHADOW
 from ._metrics import COMPONENT_NAME, FLUSH_AT as _FLUSH_AT, METRICS, input_size
@@ -249,6 +250,8 @@ _LONG_COUNTS_MAX_CHARS = 16 << 20
 _long_seen: set[int] = set()
 _long_counts: dict[tuple[int, str], int] = {}
 _long_counts_chars = 0
+# Keeps each memo's size counter true to its contents when threads insert at once.
+_memo_lock = threading.Lock()
 
 
 def _long_text_count(encoding: int, text: str) -> int | str:
@@ -260,17 +263,20 @@ def _long_text_count(encoding: int, text: str) -> int | str:
     counted = _call("token_counter", COMPONENT.count_text, encoding, text)
     if type(counted) is not int:
         return counted
+    if len(text) > _LONG_COUNTS_MAX_CHARS // 4:
+        return counted  # one text must not take the memo's room from the others
     sighting = hash(key)
-    if sighting in _long_seen:
-        if _long_counts_chars + len(text) > _LONG_COUNTS_MAX_CHARS:
-            _long_counts.clear()
-            _long_counts_chars = 0
-        _long_counts[key] = counted
-        _long_counts_chars += len(text)
-    else:
-        if len(_long_seen) >= 4096:
-            _long_seen.clear()
-        _long_seen.add(sighting)
+    with _memo_lock:  # taken on a text's first two sightings only
+        if sighting in _long_seen:
+            if _long_counts_chars + len(text) > _LONG_COUNTS_MAX_CHARS:
+                _long_counts.clear()
+                _long_counts_chars = 0
+            _long_counts[key] = counted
+            _long_counts_chars += len(text)
+        else:
+            if len(_long_seen) >= 4096:
+                _long_seen.clear()
+            _long_seen.add(sighting)
     return counted
 
 
@@ -411,6 +417,8 @@ def _serve_token_counter(model, custom_tokenizer, text, messages, count_response
     """The count, or the reason litellm must serve this call."""
     if _litellm().disable_token_counter is True:
         return "token_counter_disabled"
+    if _settings.changed() and not _settings_pushed_again():
+        return "unsupported_setting"
     if custom_tokenizer is not None:
         return "custom_tokenizer"
     plan = plan_for(model)
@@ -429,19 +437,31 @@ def _serve_token_counter(model, custom_tokenizer, text, messages, count_response
         return _call("token_counter", COMPONENT.count_text, plan.encoding, joined)
     if messages is None:
         return "litellm_raises_or_formats"
+    # Checked before the messages are walked: walking counts long texts, wasted on a hand-off.
+    image_flag = _image_flag(use_default_image_token_count)
+    if image_flag is None or not _plain(tool_choice):
+        return "unexpected_input"  # litellm reads these its own way
     prepared = _prepared_messages(messages, plan.encoding)
     if prepared is None:
         return "unexpected_input"
     if type(prepared) is not tuple:
         return prepared
     walked, apart = prepared
-    image_flag = _image_flag(use_default_image_token_count)
-    if image_flag is None or not _plain(tool_choice):
-        return "unexpected_input"  # litellm reads these its own way
     flags = (count_response_tokens is not False) | image_flag
     counted = _count_with_tools("token_counter", [plan.encoding, plan.per_message, plan.per_name, flags, walked],
                                 tools, tool_choice)
     return counted + apart if apart and type(counted) is int else counted
+
+
+def _settings_pushed_again() -> bool:
+    """A litellm constant read per count was changed at run time: hand the component the
+    new values (False if it cannot hold them) and forget counts made under the old."""
+    try:
+        _settings.push_litellm_settings()
+    except (_settings.UnsupportedSetting, ComponentUnavailable):
+        return False
+    forget_remembered_counts()
+    return True
 
 
 def _image_flag(use_default_image_token_count: Any) -> int | None:
@@ -514,22 +534,25 @@ def _tools_share(operation: str, encoding: int, tools: list) -> int | str:
         if type(counted) is not int:
             return counted
         share = counted - 3  # less the reply primer
-        if _tools_shares_bytes + len(key[1]) > _TOOLS_SHARES_MAX_BYTES:
-            _tools_shares.clear()
-            _tools_shares_bytes = 0
-        _tools_shares[key] = share
-        _tools_shares_bytes += len(key[1])
+        if len(key[1]) <= _TOOLS_SHARES_MAX_BYTES // 4:
+            with _memo_lock:
+                if _tools_shares_bytes + len(key[1]) > _TOOLS_SHARES_MAX_BYTES:
+                    _tools_shares.clear()
+                    _tools_shares_bytes = 0
+                _tools_shares[key] = share
+                _tools_shares_bytes += len(key[1])
     return share
 
 
 def forget_remembered_counts() -> None:
     """Empty the host's memos of counts (tools shares, long texts)."""
     global _tools_shares_bytes, _long_counts_chars
-    _tools_shares.clear()
-    _tools_shares_bytes = 0
-    _long_counts.clear()
-    _long_seen.clear()
-    _long_counts_chars = 0
+    with _memo_lock:
+        _tools_shares.clear()
+        _tools_shares_bytes = 0
+        _long_counts.clear()
+        _long_seen.clear()
+        _long_counts_chars = 0
 
 
 def _count_request(operation: str, request: list) -> int | str:
@@ -559,20 +582,22 @@ def messages_reach_token_count(model, messages, threshold, tools=None, use_defau
 def _serve_messages_reach(model, messages, threshold, tools, use_default_image_token_count) -> int | str:
     if _litellm().disable_token_counter is True:
         return "token_counter_disabled"
+    if _settings.changed() and not _settings_pushed_again():
+        return "unsupported_setting"
     if type(threshold) is not int:
         return "unexpected_input"
     plan = plan_for(model)
     if plan.reason is not None:
         return plan.reason
+    flags = _image_flag(use_default_image_token_count)  # before the walk, as in token_counter
+    if flags is None:
+        return "unexpected_input"
     prepared = _prepared_messages(messages, plan.encoding)
     if prepared is None:
         return "unexpected_input"
     if type(prepared) is not tuple:
         return prepared
     walked, apart = prepared
-    flags = _image_flag(use_default_image_token_count)
-    if flags is None:
-        return "unexpected_input"
     counted = _count_with_tools("messages_reach_token_count", [plan.encoding, plan.per_message, plan.per_name,
                                                               flags, walked], tools, None)
     return counted + apart if apart and type(counted) is int else counted
