@@ -165,3 +165,100 @@ def test_high_detail_image_with_changed_short_side(stock):
     finally:
         core.MAX_SHORT_SIDE_FOR_IMAGE_HIGH_RES = before
     assert litellm.token_counter(**kwargs) == stock.token_counter(**kwargs) != changed
+
+
+def test_an_equal_value_of_another_type_is_a_change(stock):
+    """16.0 == 16, but litellm slices with it (TypeError) and returns float counts: compared
+    by identity, such a value reaches the component's check and goes to litellm."""
+    image = dict(model="gpt-4o", messages=_image_chat("hi", "https://example.invalid/a.png", None),
+                 use_default_image_token_count=True)
+    limit = core._get_extrapolating_count_function.__defaults__[0]
+    big = dict(model="gpt-4o", text="hello world " * (limit // 12 + 100))
+    before = core.EXTRAPOLATION_SAMPLES, core.DEFAULT_IMAGE_TOKEN_COUNT
+    try:
+        core.EXTRAPOLATION_SAMPLES = float(before[0])
+        assert outcome(litellm.token_counter, **big) == outcome(stock.token_counter, **big) == (None, TypeError)
+        core.EXTRAPOLATION_SAMPLES = before[0]
+        core.DEFAULT_IMAGE_TOKEN_COUNT = float(before[1])
+        fast, expected = litellm.token_counter(**image), stock.token_counter(**image)
+        assert (fast, type(fast)) == (expected, float)
+    finally:
+        core.EXTRAPOLATION_SAMPLES, core.DEFAULT_IMAGE_TOKEN_COUNT = before
+    assert litellm.token_counter(**image) == stock.token_counter(**image)
+
+
+def test_a_change_made_while_settings_are_pushed_is_pushed_after(stock, monkeypatch):
+    """What is sent is what is recorded as sent: a value assigned by another thread during
+    a push is seen as a change by the next count."""
+    from fast_litellm._component import COMPONENT
+
+    kwargs = dict(model="gpt-4o", messages=_image_chat("hi", "https://example.invalid/a.png", None),
+                  use_default_image_token_count=True)
+    before = core.DEFAULT_IMAGE_TOKEN_COUNT
+    real = COMPONENT.set_count_settings
+
+    def pushed_while_another_thread_assigns(settings):
+        real(settings)
+        core.DEFAULT_IMAGE_TOKEN_COUNT = before + 2000
+
+    try:
+        monkeypatch.setattr(COMPONENT, "set_count_settings", pushed_while_another_thread_assigns)
+        core.DEFAULT_IMAGE_TOKEN_COUNT = before + 1000
+        litellm.token_counter(**kwargs)  # raced: either value is an answer litellm could give
+        monkeypatch.setattr(COMPONENT, "set_count_settings", real)
+        assert litellm.token_counter(**kwargs) == stock.token_counter(**kwargs)
+    finally:
+        core.DEFAULT_IMAGE_TOKEN_COUNT = before
+    assert litellm.token_counter(**kwargs) == stock.token_counter(**kwargs)
+
+
+def test_a_long_text_counted_under_old_settings_is_not_remembered(stock, monkeypatch):
+    """Thread B counts a long text; meanwhile thread A changes the sample count and
+    counts (push, memos emptied) and thread C sees the text for the first time since.
+    B's count, made under the old setting, must not be remembered afterwards."""
+    from fast_litellm._component import COMPONENT
+
+    limit = core._get_extrapolating_count_function.__defaults__[0]
+    text = ("Grüße, 世界! 12345 ab\n" * (limit // 20 + 1000))[: limit + 54_321]  # extrapolated, remembered
+    long_chat = [{"role": "user", "content": text}]
+    real = COMPONENT.count_text
+    before = core.EXTRAPOLATION_SAMPLES
+
+    def count_while_others_run(encoding, counted_text):
+        counted = real(encoding, counted_text)
+        if len(counted_text) > limit:
+            monkeypatch.setattr(COMPONENT, "count_text", real)
+            core.EXTRAPOLATION_SAMPLES = 3  # thread A
+            litellm.token_counter(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+            litellm.token_counter(model="gpt-4o", messages=long_chat)  # thread C
+        return counted
+
+    try:
+        litellm.token_counter(model="gpt-4o", messages=long_chat)  # first sighting
+        monkeypatch.setattr(COMPONENT, "count_text", count_while_others_run)
+        litellm.token_counter(model="gpt-4o", messages=long_chat)  # thread B: raced
+        for _ in range(2):
+            assert litellm.token_counter(model="gpt-4o", messages=long_chat) == stock.token_counter(
+                model="gpt-4o", messages=long_chat)
+    finally:
+        monkeypatch.setattr(COMPONENT, "count_text", real)
+        core.EXTRAPOLATION_SAMPLES = before
+
+
+def test_an_unholdable_value_is_not_tried_again_until_it_changes(stock, monkeypatch):
+    from fast_litellm import _settings
+
+    tried = []
+    real = _settings.litellm_count_settings
+    monkeypatch.setattr(_settings, "litellm_count_settings", lambda values=None: tried.append(1) or real(values))
+    before = core.DEFAULT_IMAGE_WIDTH
+    kwargs = dict(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+    try:
+        core.DEFAULT_IMAGE_WIDTH = 0
+        for _ in range(5):
+            assert litellm.token_counter(**kwargs) == stock.token_counter(**kwargs)
+        assert len(tried) == 1
+    finally:
+        core.DEFAULT_IMAGE_WIDTH = before
+    assert litellm.token_counter(**kwargs) == stock.token_counter(**kwargs)
+    assert len(tried) == 2

@@ -5,7 +5,8 @@ counts from both.
 Each is read where litellm's counting reads it: the chunk size, the exact-count limit and
 the tile size are default arguments, bound when litellm was imported (changing the module
 constant later changes nothing, for stock or us); the others are module globals read on
-every count, so `changed()` compares them per call and a new value is pushed again."""
+every count, so `changed()` compares them per call (by identity: 16.0 == 16) and a new
+value is pushed again."""
 
 from __future__ import annotations
 
@@ -24,9 +25,13 @@ _GLOBALS_READ_PER_COUNT = (
     "MAX_LONG_SIDE_FOR_IMAGE_HIGH_RES",
 )
 _read_globals = itemgetter(*_GLOBALS_READ_PER_COUNT)
+assert len(_GLOBALS_READ_PER_COUNT) == 6  # _same is written out for six
 _core_globals: dict[str, Any] = {}
-_pushed_globals: tuple = ()
+_pushed_globals: tuple = ()  # the objects the component was last given
+_refused_globals: tuple = ()  # objects it could not hold: not tried again until one changes
 _push_lock = threading.Lock()
+# Bumped on every push: a count that began under an older generation is not remembered.
+generation = 0
 
 
 def _bound_default(function: Any, name: str) -> Any:
@@ -40,7 +45,9 @@ def _bound_default(function: Any, name: str) -> Any:
     return defaults[index]
 
 
-def litellm_count_settings() -> SimpleNamespace:
+def litellm_count_settings(per_count: tuple | None = None) -> SimpleNamespace:
+    """The settings for the component; `per_count`: the globals' values as read for it
+    (_read_globals), read now if not given."""
     from litellm.litellm_core_utils import token_counter as core
 
     try:
@@ -50,12 +57,13 @@ def litellm_count_settings() -> SimpleNamespace:
             "tile_width": _bound_default(core.calculate_tiles_needed, "tile_width"),
             "tile_height": _bound_default(core.calculate_tiles_needed, "tile_height"),
         }
-        per_count = dict(zip(("extrapolation_samples", "default_image_tokens", "default_image_width",
-                              "default_image_height", "high_res_short_side", "high_res_long_side"),
-                             _read_globals(core.__dict__)))
+        if per_count is None:
+            per_count = _read_globals(core.__dict__)
     except (AttributeError, KeyError, ValueError) as exc:
         raise UnsupportedSetting(f"litellm's count settings not found where expected: {exc}") from None
-    values = {**bound, **per_count}
+    values = {**bound, **dict(zip(("extrapolation_samples", "default_image_tokens", "default_image_width",
+                                   "default_image_height", "high_res_short_side", "high_res_long_side"),
+                                  per_count))}
     for name, value in values.items():
         # wasmtime-py does not range-check: -1 would arrive as 4294967295.
         if type(value) is not int or not 0 < value < 2**32:
@@ -70,22 +78,42 @@ class UnsupportedSetting(ValueError):
 
 def push_litellm_settings() -> None:
     """Hand litellm's current values to the component (UnsupportedSetting if it cannot
-    hold them; the values then count as not pushed)."""
-    global _core_globals, _pushed_globals
+    hold them: counts then go to litellm until a value changes again)."""
+    global _core_globals, _pushed_globals, _refused_globals, generation
     from litellm.litellm_core_utils import token_counter as core
 
     from ._component import COMPONENT
 
     with _push_lock:
+        core_globals = core.__dict__
+        try:
+            values = _read_globals(core_globals)  # read once: what is sent is what is recorded
+        except KeyError as exc:
+            raise UnsupportedSetting(f"litellm's count settings not found where expected: {exc}") from None
+        if _same(values, _refused_globals):
+            raise UnsupportedSetting("litellm's count settings are still outside what the component models")
+        try:
+            settings = litellm_count_settings(values)
+        except UnsupportedSetting:
+            _refused_globals = values
+            raise
         _pushed_globals = ()
-        COMPONENT.set_count_settings(litellm_count_settings())
-        _core_globals = core.__dict__
-        _pushed_globals = _read_globals(_core_globals)
+        COMPONENT.set_count_settings(settings)
+        generation += 1
+        _core_globals, _pushed_globals, _refused_globals = core_globals, values, ()
+
+
+def _same(values: tuple, pushed: tuple) -> bool:
+    """Identity, not equality, per value: 16.0 == 16, but litellm counts differently with
+    it. Written out for the six globals: any(map(is_not, ...)) cost twice as much."""
+    return len(pushed) == 6 and not (
+        values[0] is not pushed[0] or values[1] is not pushed[1] or values[2] is not pushed[2]
+        or values[3] is not pushed[3] or values[4] is not pushed[4] or values[5] is not pushed[5])
 
 
 def changed() -> bool:
-    """True if a global litellm reads per count is not the value pushed (about 0.1 us)."""
+    """True if a global litellm reads per count is not the object pushed (about 0.3 us)."""
     try:
-        return _read_globals(_core_globals) != _pushed_globals
+        return not _same(_read_globals(_core_globals), _pushed_globals)
     except KeyError:  # never pushed, or litellm's module lost one
         return True

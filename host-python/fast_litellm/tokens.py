@@ -260,6 +260,7 @@ def _long_text_count(encoding: int, text: str) -> int | str:
     counted = _long_counts.get(key)
     if counted is not None:
         return counted
+    generation = _settings.generation
     counted = _call("token_counter", COMPONENT.count_text, encoding, text)
     if type(counted) is not int:
         return counted
@@ -267,6 +268,8 @@ def _long_text_count(encoding: int, text: str) -> int | str:
         return counted  # one text must not take the memo's room from the others
     sighting = hash(key)
     with _memo_lock:  # taken on a text's first two sightings only
+        if generation != _settings.generation:
+            return counted  # counted under settings pushed over since: not remembered
         if sighting in _long_seen:
             if _long_counts_chars + len(text) > _LONG_COUNTS_MAX_CHARS:
                 _long_counts.clear()
@@ -530,12 +533,15 @@ def _tools_share(operation: str, encoding: int, tools: list) -> int | str:
         return "unexpected_input"
     share = _tools_shares.get(key)
     if share is None:
+        generation = _settings.generation
         counted = _count_request(operation, [encoding, 0, 0, 0, [], tools, None])
         if type(counted) is not int:
             return counted
         share = counted - 3  # less the reply primer
         if len(key[1]) <= _TOOLS_SHARES_MAX_BYTES // 4:
             with _memo_lock:
+                if generation != _settings.generation:
+                    return share  # counted under settings pushed over since: not remembered
                 if _tools_shares_bytes + len(key[1]) > _TOOLS_SHARES_MAX_BYTES:
                     _tools_shares.clear()
                     _tools_shares_bytes = 0
