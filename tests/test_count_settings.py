@@ -252,7 +252,7 @@ def test_an_unholdable_value_is_not_tried_again_until_it_changes(stock, monkeypa
     real = _settings.litellm_count_settings
     monkeypatch.setattr(_settings, "litellm_count_settings", lambda values=None: tried.append(1) or real(values))
     before = core.DEFAULT_IMAGE_WIDTH
-    kwargs = dict(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+    kwargs = dict(model="gpt-4o", messages=_image_chat("hi", "https://example.invalid/a.png", None))
     try:
         core.DEFAULT_IMAGE_WIDTH = 0
         for _ in range(5):
@@ -262,3 +262,64 @@ def test_an_unholdable_value_is_not_tried_again_until_it_changes(stock, monkeypa
         core.DEFAULT_IMAGE_WIDTH = before
     assert litellm.token_counter(**kwargs) == stock.token_counter(**kwargs)
     assert len(tried) == 2
+
+
+@pytest.mark.parametrize("exact_limit, longest", [(50, 300), (9_000, 12_000)])
+def test_sample_count_changes_reach_plain_chats_when_the_exact_limit_is_small(stock, exact_limit, longest):
+    """A plain chat of short strings skips the per-count check, unless litellm's exact
+    limit (set through the environment) is under LONG_TEXT: then short strings are
+    extrapolated too, and a run-time EXTRAPOLATION_SAMPLES change must reach them. Over
+    LONG_TEXT (9,000), a tool description or tool_choice past it is extrapolated with
+    short messages: tools and tool_choice are checked at any length."""
+    script = r"""
+import json, os, random
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+import litellm, fast_litellm
+from fast_litellm import tokens
+from litellm.litellm_core_utils import token_counter as core
+from litellm.utils import get_messages_reach_token_count
+assert fast_litellm.apply_acceleration()
+stock, stock_reach = tokens.ORIGINALS["token_counter"], tokens.ORIGINALS["messages_reach_token_count"]
+reach = get_messages_reach_token_count()
+rng = random.Random(9)
+alphabet = "ab c\n.,;:'\u00e9\u0416\u4e2d\U0001f600 \t0123456789"
+def text():
+    return "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, LONGEST)))
+mismatches = 0
+for samples in (16, 3, 7, 16):
+    core.EXTRAPOLATION_SAMPLES = samples
+    for _ in range(40):
+        messages = [{"role": "system", "content": text()[:8000]}, {"role": "user", "content": text()[:8000]}]
+        tools = [{"type": "function", "function": {"name": "f", "description": text(),
+                                                    "parameters": {"type": "object", "properties": {}}}}]
+        for kwargs in ({"text": text()}, {"messages": messages}, {"messages": messages, "tools": tools},
+                       {"messages": messages, "tool_choice": {"type": "function", "function": {"name": text()}}}):
+            mismatches += litellm.token_counter(model="gpt-4o", **kwargs) != stock(model="gpt-4o", **kwargs)
+        for tools_given in (None, tools):
+            mismatches += (reach(model="gpt-4o", messages=messages, threshold=60, tools=tools_given)
+                           != stock_reach(model="gpt-4o", messages=messages, threshold=60, tools=tools_given))
+ops = fast_litellm.get_performance_stats()["operations"]
+print(json.dumps({"mismatches": mismatches, "served": ops["token_counter"].get("component", 0)}))
+"""
+    run = subprocess.run([sys.executable, "-c", script.replace("LONGEST", str(longest))], capture_output=True,
+                         text=True, timeout=300, env={**os.environ, "PYTHONWARNINGS": "ignore",
+                                                      "TOKEN_COUNTER_MAX_EXACT_CHARS": str(exact_limit)})
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result == {"mismatches": 0, "served": 640}
+
+
+def test_plain_short_chat_does_not_read_the_settings(stock, monkeypatch):
+    """The saving this gating is for: a plain chat without tools never asks."""
+    from fast_litellm import _settings
+
+    asked = []
+    monkeypatch.setattr(_settings, "changed", lambda: asked.append(1) or False)
+    messages = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi", "name": "ann"}]
+    assert litellm.token_counter(model="gpt-4o", messages=messages) == stock.token_counter(model="gpt-4o",
+                                                                                          messages=messages)
+    assert asked == []
+    image = _image_chat("hi", "https://example.invalid/a.png", None)
+    assert litellm.token_counter(model="gpt-4o", messages=image) == stock.token_counter(model="gpt-4o",
+                                                                                       messages=image)
+    assert asked == [1]

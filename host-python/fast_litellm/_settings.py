@@ -32,6 +32,9 @@ _refused_globals: tuple = ()  # objects it could not hold: not tried again until
 _push_lock = threading.Lock()
 # Bumped on every push: a count that began under an older generation is not remembered.
 generation = 0
+# The exact-count limit pushed: only a string longer than this is extrapolated, so only
+# then does EXTRAPOLATION_SAMPLES count (0 before a push: every count checks).
+max_exact_chars = 0
 
 
 def _bound_default(function: Any, name: str) -> Any:
@@ -79,7 +82,7 @@ class UnsupportedSetting(ValueError):
 def push_litellm_settings() -> None:
     """Hand litellm's current values to the component (UnsupportedSetting if it cannot
     hold them: counts then go to litellm until a value changes again)."""
-    global _core_globals, _pushed_globals, _refused_globals, generation
+    global _core_globals, _pushed_globals, _refused_globals, generation, max_exact_chars
     from litellm.litellm_core_utils import token_counter as core
 
     from ._component import COMPONENT
@@ -100,6 +103,7 @@ def push_litellm_settings() -> None:
         _pushed_globals = ()
         COMPONENT.set_count_settings(settings)
         generation += 1
+        max_exact_chars = getattr(settings, "max-exact-chars")
         _core_globals, _pushed_globals, _refused_globals = core_globals, values, ()
 
 

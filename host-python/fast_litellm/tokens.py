@@ -173,6 +173,7 @@ def _messages_for_component(messages: Any) -> list | str | None:
     if type(messages) is not list and type(messages) is not tuple:
         return None
     long_texts = False
+    parts = False  # a value of other than a scalar type (content parts, tool calls)
     for m in messages:
         if type(m) is not dict:
             return _converted_messages(messages)
@@ -184,6 +185,7 @@ def _messages_for_component(messages: Any) -> list | str | None:
                 if kind is str and len(value) > LONG_TEXT:
                     long_texts = True
                 continue
+            parts = True
             if kind is list:
                 if key == "search_results":
                     return "content_not_modelled"
@@ -197,16 +199,19 @@ def _messages_for_component(messages: Any) -> list | str | None:
                 return None  # litellm tests isinstance(value, list): JSON would make it one
             if not _plain(value):
                 return None
-    return _LongTexts(messages) if long_texts else messages
+    return _NotPlain(messages, long_texts) if long_texts or parts else messages
 
 
-class _LongTexts:
-    """Walked messages holding a string of over LONG_TEXT chars (see _long_text_count)."""
+class _NotPlain:
+    """Walked messages holding more than short strings and other scalars: content parts
+    (images, counted with litellm's image constants) or strings of over LONG_TEXT chars
+    (see _long_text_count; past litellm's exact limit, extrapolated)."""
 
-    __slots__ = ("messages",)
+    __slots__ = ("messages", "long_texts")
 
-    def __init__(self, messages: Any) -> None:
+    def __init__(self, messages: Any, long_texts: bool) -> None:
         self.messages = messages
+        self.long_texts = long_texts
 
 
 def _prepared_messages(messages: Any, encoding: int) -> tuple[Any, int] | str | None:
@@ -215,8 +220,12 @@ def _prepared_messages(messages: Any, encoding: int) -> tuple[Any, int] | str | 
     walked = _messages_for_component(messages)
     if walked is None or type(walked) is str:
         return walked
-    if type(walked) is not _LongTexts:
+    if type(walked) is not _NotPlain:
         return walked, 0
+    if not _settings_current():  # before anything is counted with them
+        return "unsupported_setting"
+    if not walked.long_texts:
+        return walked.messages, 0
     apart = 0
     sent = []
     for m in walked.messages:
@@ -420,8 +429,6 @@ def _serve_token_counter(model, custom_tokenizer, text, messages, count_response
     """The count, or the reason litellm must serve this call."""
     if _litellm().disable_token_counter is True:
         return "token_counter_disabled"
-    if _settings.changed() and not _settings_pushed_again():
-        return "unsupported_setting"
     if custom_tokenizer is not None:
         return "custom_tokenizer"
     plan = plan_for(model)
@@ -436,6 +443,8 @@ def _serve_token_counter(model, custom_tokenizer, text, messages, count_response
             joined = "".join(t for t in text if isinstance(t, str))
         else:
             return "unexpected_input"
+        if len(joined) > _settings.max_exact_chars and not _settings_current():
+            return "unsupported_setting"
         _served_size.value = len(joined)
         return _call("token_counter", COMPONENT.count_text, plan.encoding, joined)
     if messages is None:
@@ -450,21 +459,35 @@ def _serve_token_counter(model, custom_tokenizer, text, messages, count_response
     if type(prepared) is not tuple:
         return prepared
     walked, apart = prepared
+    if _plain_count_needs_settings(tools, tool_choice) and not _settings_current():
+        return "unsupported_setting"
     flags = (count_response_tokens is not False) | image_flag
     counted = _count_with_tools("token_counter", [plan.encoding, plan.per_message, plan.per_name, flags, walked],
                                 tools, tool_choice)
     return counted + apart if apart and type(counted) is int else counted
 
 
-def _settings_pushed_again() -> bool:
-    """A litellm constant read per count was changed at run time: hand the component the
-    new values (False if it cannot hold them) and forget counts made under the old."""
+def _settings_current() -> bool:
+    """Whether the component counts with the constants litellm reads per count
+    (EXTRAPOLATION_SAMPLES, the image constants): one changed at run time is pushed again
+    and counts made under the old are forgotten; False if the component cannot hold it.
+    Asked only before a count they can change (images, long texts, tools, a text past the
+    exact limit): on a short plain chat the check cost 0.6-1 us of 15-20."""
+    if not _settings.changed():
+        return True
     try:
         _settings.push_litellm_settings()
     except (_settings.UnsupportedSetting, ComponentUnavailable):
         return False
     forget_remembered_counts()
     return True
+
+
+def _plain_count_needs_settings(tools: Any, tool_choice: Any) -> bool:
+    """Whether a count of plain messages (short strings and scalars: _NotPlain checked
+    the rest) can depend on the per-count constants: through tools or tool_choice (any
+    length), or where litellm's exact limit was set under LONG_TEXT."""
+    return tools is not None or tool_choice is not None or _settings.max_exact_chars < LONG_TEXT
 
 
 def _image_flag(use_default_image_token_count: Any) -> int | None:
@@ -588,8 +611,6 @@ def messages_reach_token_count(model, messages, threshold, tools=None, use_defau
 def _serve_messages_reach(model, messages, threshold, tools, use_default_image_token_count) -> int | str:
     if _litellm().disable_token_counter is True:
         return "token_counter_disabled"
-    if _settings.changed() and not _settings_pushed_again():
-        return "unsupported_setting"
     if type(threshold) is not int:
         return "unexpected_input"
     plan = plan_for(model)
@@ -604,6 +625,8 @@ def _serve_messages_reach(model, messages, threshold, tools, use_default_image_t
     if type(prepared) is not tuple:
         return prepared
     walked, apart = prepared
+    if _plain_count_needs_settings(tools, None) and not _settings_current():
+        return "unsupported_setting"
     counted = _count_with_tools("messages_reach_token_count", [plan.encoding, plan.per_message, plan.per_name,
                                                               flags, walked], tools, None)
     return counted + apart if apart and type(counted) is int else counted
