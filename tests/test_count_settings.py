@@ -250,7 +250,7 @@ def test_an_unholdable_value_is_not_tried_again_until_it_changes(stock, monkeypa
 
     tried = []
     real = _settings.litellm_count_settings
-    monkeypatch.setattr(_settings, "litellm_count_settings", lambda values=None: tried.append(1) or real(values))
+    monkeypatch.setattr(_settings, "litellm_count_settings", lambda values: tried.append(1) or real(values))
     before = core.DEFAULT_IMAGE_WIDTH
     kwargs = dict(model="gpt-4o", messages=_image_chat("hi", "https://example.invalid/a.png", None))
     try:

@@ -15,16 +15,17 @@ from operator import itemgetter
 from types import SimpleNamespace
 from typing import Any
 
-# token_counter.py's globals read per count, in the order of _pushed_globals.
-_GLOBALS_READ_PER_COUNT = (
-    "EXTRAPOLATION_SAMPLES",
-    "DEFAULT_IMAGE_TOKEN_COUNT",
-    "DEFAULT_IMAGE_WIDTH",
-    "DEFAULT_IMAGE_HEIGHT",
-    "MAX_SHORT_SIDE_FOR_IMAGE_HIGH_RES",
-    "MAX_LONG_SIDE_FOR_IMAGE_HIGH_RES",
-)
-_read_globals = itemgetter(*_GLOBALS_READ_PER_COUNT)
+# The component's setting <- token_counter.py's global it reads per count, in the order
+# of _pushed_globals.
+_GLOBALS_READ_PER_COUNT = {
+    "extrapolation_samples": "EXTRAPOLATION_SAMPLES",
+    "default_image_tokens": "DEFAULT_IMAGE_TOKEN_COUNT",
+    "default_image_width": "DEFAULT_IMAGE_WIDTH",
+    "default_image_height": "DEFAULT_IMAGE_HEIGHT",
+    "high_res_short_side": "MAX_SHORT_SIDE_FOR_IMAGE_HIGH_RES",
+    "high_res_long_side": "MAX_LONG_SIDE_FOR_IMAGE_HIGH_RES",
+}
+_read_globals = itemgetter(*_GLOBALS_READ_PER_COUNT.values())
 assert len(_GLOBALS_READ_PER_COUNT) == 6  # _same is written out for six
 _core_globals: dict[str, Any] = {}
 _pushed_globals: tuple = ()  # the objects the component was last given
@@ -48,9 +49,9 @@ def _bound_default(function: Any, name: str) -> Any:
     return defaults[index]
 
 
-def litellm_count_settings(per_count: tuple | None = None) -> SimpleNamespace:
+def litellm_count_settings(per_count: tuple) -> SimpleNamespace:
     """The settings for the component; `per_count`: the globals' values as read for it
-    (_read_globals), read now if not given."""
+    (_read_globals)."""
     from litellm.litellm_core_utils import token_counter as core
 
     try:
@@ -60,13 +61,9 @@ def litellm_count_settings(per_count: tuple | None = None) -> SimpleNamespace:
             "tile_width": _bound_default(core.calculate_tiles_needed, "tile_width"),
             "tile_height": _bound_default(core.calculate_tiles_needed, "tile_height"),
         }
-        if per_count is None:
-            per_count = _read_globals(core.__dict__)
-    except (AttributeError, KeyError, ValueError) as exc:
+    except (AttributeError, ValueError) as exc:
         raise UnsupportedSetting(f"litellm's count settings not found where expected: {exc}") from None
-    values = {**bound, **dict(zip(("extrapolation_samples", "default_image_tokens", "default_image_width",
-                                   "default_image_height", "high_res_short_side", "high_res_long_side"),
-                                  per_count))}
+    values = {**bound, **dict(zip(_GLOBALS_READ_PER_COUNT, per_count))}
     for name, value in values.items():
         # wasmtime-py does not range-check: -1 would arrive as 4294967295.
         if type(value) is not int or not 0 < value < 2**32:
