@@ -55,3 +55,21 @@ bench: build
 # the main job: stock litellm vs fast-litellm on the same requests, no API keys needed
 demo: build
     cd "{{root}}" && "{{py}}" benches/demo.py
+
+# How a release is verified before it joins fast_litellm/_versions.py VERIFIED.
+# the whole suite against another litellm release, patched though not yet verified
+test-litellm version: wheel
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cd "{{root}}"
+    venv="{{root}}/.venv-litellm-{{version}}"
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+    pip=("$venv/bin/python" -m pip install --quiet --disable-pip-version-check)
+    "${pip[@]}" -r requirements-dev.txt
+    if ! "${pip[@]}" "litellm[proxy]=={{version}}"; then
+        echo "litellm {{version}}'s dependencies do not resolve from this index: installing it alone"
+        "${pip[@]}" --no-deps "litellm=={{version}}"
+        "$venv/bin/python" -m pip check || true
+    fi
+    "${pip[@]}" --no-deps --no-build-isolation -e host-python
+    FAST_LITELLM_ALLOW_UNVERIFIED_LITELLM=1 "$venv/bin/python" -m pytest tests -q

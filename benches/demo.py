@@ -171,7 +171,7 @@ def main() -> int:
     print(f"  compiled cache  {'hit' if hit else 'miss (compiled now, cached for next time)'}"
           f"  ({cache.get('cache_file')})")
     print(f"  patches live    {live}/{len(patches)}")
-    print(f"  litellm         {hc['litellm_version']} (tested range {hc['tested_litellm_range']})")
+    print(f"  litellm         {hc['litellm_version']} (verified: {', '.join(hc['verified_litellm_versions'])})")
     if hc["status"] != "accelerated":
         print(f"\n{BAD} fast-litellm is not accelerating here: {hc.get('component_error') or hc['unrecognised_litellm_internals']}")
         return 1

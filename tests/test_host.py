@@ -466,7 +466,7 @@ def test_health_check_keys_and_status():
     health = fast_litellm.health_check()
     assert set(health) == {
         "status", "rust_available", "fast_litellm_version", "component_path", "component_version", "component_error",
-        "compiled_cache", "litellm_version", "litellm_version_tested", "tested_litellm_range",
+        "compiled_cache", "litellm_version", "litellm_version_verified", "verified_litellm_versions",
         "unrecognised_litellm_internals", "patches", "routing", "features", "configuration_warnings",
     }
     assert health["features"]["rust_token_counting"]["state"] == "enabled"
@@ -478,7 +478,7 @@ def test_health_check_keys_and_status():
     assert health["component_path"] == str(COMPONENT.path) and COMPONENT.path.is_file()
     assert set(health["compiled_cache"]) == {"cache_file", "cache_hit", "cache_error"}
     assert health["litellm_version"] == "1.106.2"
-    assert health["litellm_version_tested"] is True
+    assert health["litellm_version_verified"] is True and health["verified_litellm_versions"] == ["1.106.2"]
     assert health["unrecognised_litellm_internals"] == []
     assert health["patches"] == fast_litellm.get_patch_status()
     assert all(entry["patched"] for entry in health["patches"].values())

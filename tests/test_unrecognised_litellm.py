@@ -55,3 +55,57 @@ def test_removal_is_seen_by_is_enabled(unpatched):
     assert fast_litellm.apply_acceleration() is True
     assert fast_litellm.is_enabled("rust_token_counting") is True
     assert fast_litellm.is_enabled("rust_routing") is True
+
+
+# -- litellm releases the suite was not run against -------------------------------------------
+
+def _assert_release_left_alone(stock, version: str) -> None:
+    from litellm.router import Router
+
+    from fast_litellm import _router
+
+    health = fast_litellm.health_check()
+    assert health["status"] == "unaccelerated"
+    assert health["litellm_version"] == version and health["litellm_version_verified"] is False
+    assert health["verified_litellm_versions"] == ["1.106.2"]
+    assert len(health["unrecognised_litellm_internals"]) == 1
+    assert f"litellm {version} is not a release" in health["unrecognised_litellm_internals"][0]
+    assert health["routing"]["patched"] is False
+    assert health["routing"]["problems"] == health["unrecognised_litellm_internals"]
+    assert not any(entry["patched"] for entry in fast_litellm.get_patch_status().values())
+    assert Router.__dict__["get_available_deployment"] is not _router.get_available_deployment
+    assert Router.__dict__["async_get_available_deployment"] is not _router.async_get_available_deployment
+    assert lazy._token_counter_new_func is not tokens.token_counter
+    assert fast_litellm.is_enabled("rust_token_counting") is False and fast_litellm.is_enabled("rust_routing") is False
+    messages = [{"role": "user", "content": "counted by litellm"}]
+    assert litellm.token_counter(model="gpt-4o", messages=messages) == stock.token_counter(
+        model="gpt-4o", messages=messages)
+
+
+def test_an_unverified_release_is_left_unpatched_with_one_warning(stock, unpatched, monkeypatch, caplog):
+    from fast_litellm import _patch, _versions
+
+    monkeypatch.setattr(_versions, "installed", lambda: "1.109.0")
+    monkeypatch.setattr(_patch, "_warned", set())
+    with caplog.at_level("WARNING", logger="fast_litellm"):
+        assert fast_litellm.apply_acceleration() is False
+        assert fast_litellm.apply_acceleration() is False
+    _assert_release_left_alone(stock, "1.109.0")
+    warnings = [r.getMessage() for r in caplog.records if "1.109.0 is not a release" in r.getMessage()]
+    assert len(warnings) == 1, caplog.records
+    # the limiters do not depend on litellm: still served by the component
+    from fast_litellm._ratelimit import RateLimiter
+
+    limiter = RateLimiter(1, 60, clock=lambda: 0)
+    assert [limiter.check("k")["allowed"] for _ in range(2)] == [True, False]
+
+
+def test_an_unverified_release_is_patched_when_allowed(unpatched, monkeypatch):
+    from fast_litellm import _versions
+
+    monkeypatch.setattr(_versions, "installed", lambda: "1.109.0")
+    monkeypatch.setenv(_versions.ALLOW_UNVERIFIED_ENV, "1")
+    assert fast_litellm.apply_acceleration() is True
+    health = fast_litellm.health_check()
+    assert health["status"] == "accelerated" and health["litellm_version_verified"] is False
+    assert health["unrecognised_litellm_internals"] == [] and health["routing"]["patched"] is True

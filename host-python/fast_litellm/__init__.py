@@ -302,14 +302,9 @@ def health_check() -> dict:
     """What is on, what is off, and why."""
     from . import _router
 
-    try:
-        import litellm
-
-        litellm_version = _version("litellm")
-    except Exception as exc:  # pragma: no cover - litellm is a dependency
-        litellm_version = f"unavailable: {exc}"
     from . import _versions
 
+    litellm_version = _versions.installed()
     patches = get_patch_status()
     active = _patch.is_active()
     return {
@@ -321,8 +316,8 @@ def health_check() -> dict:
         "component_error": COMPONENT.load_error,
         "compiled_cache": dict(COMPONENT.cache_info),
         "litellm_version": litellm_version,
-        "litellm_version_tested": _versions.is_tested(litellm_version),
-        "tested_litellm_range": _versions.TESTED_RANGE,
+        "litellm_version_verified": _versions.is_verified(litellm_version),
+        "verified_litellm_versions": list(_versions.VERIFIED),
         "unrecognised_litellm_internals": list(_patch.UNRECOGNISED),
         "patches": patches,
         "routing": _router.status(),

@@ -2,20 +2,22 @@
 
 Every target is checked against the live litellm object: a target counts as patched only
 while `getattr(module, name)` is our function. A litellm whose internals we do not
-recognise (a missing module or function, a changed signature) is left alone and
-`health_check()` names what was not found.
+recognise (a missing module or function, a changed signature), or a litellm release
+the suite was not run against (_versions), is left alone and `health_check()` says why.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
+import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
-from . import tokens
+from . import _versions, tokens
 
+log = logging.getLogger("fast_litellm")
 _lock = threading.Lock()
 _MISSING = object()
 
@@ -139,16 +141,26 @@ def apply() -> bool:
     with _lock:
         if any(t.applied for t in TARGETS):
             return is_active()
-        try:
-            originals = _core_functions()
-            UNRECOGNISED[:] = _check_internals(originals)
-        except Exception as exc:
-            UNRECOGNISED[:] = [f"litellm token counting not found: {type(exc).__name__}: {exc}"]
-        try:
+        unverified = _versions.unverified_problem()
+        originals: dict[str, Callable[..., Any]] = {}
+        if unverified is not None:  # counting and routing both stay litellm's
+            from . import _router
+
+            _warn_once(unverified)
+            UNRECOGNISED[:] = _router.PROBLEMS[:] = [unverified]
+        else:
+            try:
+                originals = _core_functions()
+                UNRECOGNISED[:] = _check_internals(originals)
+            except Exception as exc:
+                UNRECOGNISED[:] = [f"litellm token counting not found: {type(exc).__name__}: {exc}"]
+        try:  # loaded even so: the limiters do not depend on litellm
             COMPONENT.load()
             FLAGS.install()
             METRICS.install()
         except ComponentUnavailable:
+            return False
+        if unverified is not None:
             return False
         _install_routing()  # decided on the Router's own internals (health_check()["routing"])
         if not UNRECOGNISED:
@@ -180,6 +192,15 @@ def apply() -> bool:
             setattr(module, target.name, target.replacement)
             target.applied = True
         return is_active()
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(problem: str) -> None:
+    if problem not in _warned:
+        _warned.add(problem)
+        log.warning("fast_litellm: %s; see health_check()", problem)
 
 
 def _install_routing() -> None:

@@ -23,7 +23,9 @@ def status(args: argparse.Namespace) -> int:
         print(json.dumps({"health": health, "stats": fast_litellm.get_performance_stats()}, indent=2, default=str))
         return 0
     print(f"fast-litellm {health['fast_litellm_version']}: {health['status']}")
-    print(f"  litellm {health['litellm_version']} (tested {health['tested_litellm_range']})")
+    verified = "a verified release" if health["litellm_version_verified"] else (
+        f"not verified: fast-litellm is verified against {', '.join(health['verified_litellm_versions'])}")
+    print(f"  litellm {health['litellm_version']} ({verified})")
     print(f"  component {health['component_path']}")
     cache = health["compiled_cache"]
     if cache:
@@ -83,9 +85,10 @@ def doctor(args: argparse.Namespace) -> int:
     health = fast_litellm.health_check()
     check(health["component_error"] is None, "component loads and instantiates",
           f"component does not load: {health['component_error']}")
-    check(health["litellm_version_tested"], f"litellm {health['litellm_version']} is in the tested range",
-          f"litellm {health['litellm_version']} is outside the tested range {health['tested_litellm_range']}: "
-          "patched only where its internals match")
+    check(health["litellm_version_verified"], f"litellm {health['litellm_version']} is a verified release",
+          f"litellm {health['litellm_version']} is not a release fast-litellm was verified against "
+          f"({', '.join(health['verified_litellm_versions'])}): left unpatched unless "
+          "FAST_LITELLM_ALLOW_UNVERIFIED_LITELLM=1")
     check(not health["unrecognised_litellm_internals"], "litellm internals recognised",
           "litellm internals differ, token counting left to litellm: "
           + "; ".join(health["unrecognised_litellm_internals"]))
