@@ -41,10 +41,27 @@ wheel: build
     rm -rf "{{root}}/dist" && "{{py}}" -m build --wheel --no-isolation "{{root}}/host-python" --outdir "{{root}}/dist"
     ls -l "{{root}}"/dist/*.whl
 
-# Rust core tests (native) and the Python suite (parity, fallback, stress, wheel)
+# After the pinned release, each other release in fast_litellm/_versions.py VERIFIED is
+# installed beside it without its dependencies (they differ only in the minimums of
+# certifi and boto3, which neither counting nor routing reaches) and the suite runs again,
+# but for the wheel test (it installs the pinned release into a venv of its own).
+# Rust core tests and the Python suite (parity, fallback, stress, wheel), on every verified litellm
 test: wheel
-    cd "{{root}}" && cargo test --release --lib
-    cd "{{root}}" && "{{py}}" -m pytest tests -q
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cd "{{root}}"
+    cargo test --release --lib
+    "{{py}}" -m pytest tests -q
+    for release in $("{{py}}" -c 'from fast_litellm._versions import VERIFIED; print(*VERIFIED[1:])'); do
+        beside="{{venv}}/litellm-$release"
+        if [ ! -d "$beside/litellm" ]; then
+            rm -rf "$beside.partial"
+            "{{py}}" -m pip install --quiet --disable-pip-version-check --no-deps --target "$beside.partial" "litellm==$release"
+            mv "$beside.partial" "$beside"
+        fi
+        echo "== the suite on litellm $release"
+        PYTHONPATH="$beside" "{{py}}" -m pytest tests -q --ignore=tests/test_wheel.py
+    done
 
 # side-by-side benchmark against stock litellm, printed as ratios; then limiters and routing
 bench: build

@@ -67,7 +67,7 @@ def _assert_release_left_alone(stock, version: str) -> None:
     health = fast_litellm.health_check()
     assert health["status"] == "unaccelerated"
     assert health["litellm_version"] == version and health["litellm_version_verified"] is False
-    assert health["verified_litellm_versions"] == ["1.106.2"]
+    assert health["verified_litellm_versions"] == ["1.106.2", "1.106.10"]
     assert len(health["unrecognised_litellm_internals"]) == 1
     assert f"litellm {version} is not a release" in health["unrecognised_litellm_internals"][0]
     assert health["routing"]["patched"] is False

@@ -44,7 +44,7 @@ class Target:
         return module.__dict__.get(self.name, _MISSING)
 
 
-# litellm's core function signatures, as of the tested range; a different one means the
+# litellm's core function signatures, as of the verified releases; a different one means the
 # semantics may have moved and the piece stays unpatched.
 _EXPECTED_PARAMS = {
     "token_counter": ["model", "custom_tokenizer", "text", "messages", "count_response_tokens",

@@ -29,7 +29,9 @@ class FastLitellmAccelerator(CustomLogger):
         live = sum(1 for p in health["patches"].values() if p["patched"])
         print(f"fast_litellm: proxy process {os.getpid()}: {health['status']} "
               f"({live}/{len(health['patches'])} patch targets live, litellm {health['litellm_version']}, "
-              f"component error: {health['component_error']})", file=sys.stderr, flush=True)
+              f"component error: {health['component_error']})"
+              + "".join(f"; {problem}" for problem in health["unrecognised_litellm_internals"]),
+              file=sys.stderr, flush=True)
 
 
 accelerator = FastLitellmAccelerator()
