@@ -52,15 +52,19 @@ test: wheel
     cd "{{root}}"
     cargo test --release --lib
     "{{py}}" -m pytest tests -q
-    for release in $("{{py}}" -c 'from fast_litellm._versions import VERIFIED; print(*VERIFIED[1:])'); do
+    # the verified releases but the pinned one (read without importing the package)
+    others=$("{{py}}" -c 'import runpy, importlib.metadata as m; print(*(r for r in
+        runpy.run_path("host-python/fast_litellm/_versions.py")["VERIFIED"] if r != m.version("litellm")))')
+    for release in $others; do
         beside="{{venv}}/litellm-$release"
         if [ ! -d "$beside/litellm" ]; then
-            rm -rf "$beside.partial"
+            rm -rf "$beside" "$beside.partial"
             "{{py}}" -m pip install --quiet --disable-pip-version-check --no-deps --target "$beside.partial" "litellm==$release"
             mv "$beside.partial" "$beside"
         fi
         echo "== the suite on litellm $release"
-        PYTHONPATH="$beside" "{{py}}" -m pytest tests -q --ignore=tests/test_wheel.py
+        # test_host checks that this release, not the pinned one, is the one imported
+        FAST_LITELLM_TEST_RELEASE="$release" PYTHONPATH="$beside" "{{py}}" -m pytest tests -q --ignore=tests/test_wheel.py
     done
 
 # side-by-side benchmark against stock litellm, printed as ratios; then limiters and routing
@@ -89,4 +93,4 @@ test-litellm version: wheel
         "$venv/bin/python" -m pip check || true
     fi
     "${pip[@]}" --no-deps --no-build-isolation -e host-python
-    FAST_LITELLM_ALLOW_UNVERIFIED_LITELLM=1 "$venv/bin/python" -m pytest tests -q
+    FAST_LITELLM_ALLOW_UNVERIFIED_LITELLM=1 FAST_LITELLM_TEST_RELEASE="{{version}}" "$venv/bin/python" -m pytest tests -q

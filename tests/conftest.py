@@ -53,3 +53,10 @@ def outcome(fn, *args, **kwargs):
         return fn(*args, **kwargs), None
     except Exception as exc:  # noqa: BLE001 - the type is what parity compares
         return None, type(exc)
+
+
+def environment_without_our_settings() -> dict:
+    """os.environ for a child process, without fast-litellm's settings (FAST_LITELLM_*),
+    but for the override `just test-litellm` runs the suite under."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith("FAST_LITELLM_") or k == "FAST_LITELLM_ALLOW_UNVERIFIED_LITELLM"}

@@ -6,7 +6,6 @@ Whatever the flags and the breaker do, litellm's answers must stay exactly stock
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import wasmtime
 import fast_litellm
 from fast_litellm import _flags
 from fast_litellm._component import COMPONENT
+from conftest import environment_without_our_settings
 
 FEATURE = "rust_token_counting"
 MESSAGES = [{"role": "user", "content": "flags and breakers"}]
@@ -120,7 +120,7 @@ print(json.dumps({"decisions": [fast_litellm.is_enabled("rust_token_counting", f
 
 
 def _probe(tmp_path, **env) -> dict:
-    full = {k: v for k, v in os.environ.items() if not k.startswith("FAST_LITELLM_")}
+    full = environment_without_our_settings()
     full.update(env)
     out = subprocess.run([sys.executable, "-c", _PROBE], env=full, capture_output=True, text=True, check=True,
                          cwd=tmp_path)
@@ -151,7 +151,7 @@ def test_configuration_precedence(tmp_path):
 
     # DISABLE_ALL: nothing is patched at import; flags say disabled everywhere once applied
     script = _PROBE.replace("import fast_litellm\n", "import fast_litellm\nfast_litellm.apply_acceleration()\n")
-    full = {k: v for k, v in os.environ.items() if not k.startswith("FAST_LITELLM_")}
+    full = environment_without_our_settings()
     full.update(FAST_LITELLM_FEATURE_CONFIG=str(config), FAST_LITELLM_RUST_TOKEN_COUNTING="enabled",
                 FAST_LITELLM_DISABLE_ALL="1")
     out = json.loads(subprocess.run([sys.executable, "-c", script], env=full, capture_output=True, text=True,
@@ -267,7 +267,7 @@ def test_unbuilt_api_raises_clearly(name, args):
 
 
 def test_cli_status_and_doctor(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FAST_LITELLM_")}
+    env = environment_without_our_settings()
     run = lambda *a, **e: subprocess.run([sys.executable, "-m", "fast_litellm.cli", *a],  # noqa: E731
                                          env={**env, **e}, capture_output=True, text=True)
     status = run("status")
@@ -291,7 +291,7 @@ def test_cli_bench_refuses_rounds_and_samples_below_one(argument):
 
 
 def test_cli_bench_writes_json_and_chart(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FAST_LITELLM_")}
+    env = environment_without_our_settings()
     out, png = tmp_path / "bench.json", tmp_path / "bench.png"
     run = subprocess.run([sys.executable, "-m", "fast_litellm.cli", "bench", "--rounds", "1", "--samples", "5",
                           "--output", str(out), "--chart", str(png)], env=env, capture_output=True, text=True)

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import environment_without_our_settings
+
 # Requests whose stock counts the parent process computes; the child must reproduce them.
 CASES = [
     {"model": "gpt-3.5-turbo", "text": "Hello, world! This is fast-litellm."},
@@ -87,7 +89,7 @@ def expected(stock):
 
 
 def _env(**extra: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FAST_LITELLM_")}
+    env = environment_without_our_settings()
     env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
     env.update(extra)
     return env

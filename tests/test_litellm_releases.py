@@ -38,6 +38,9 @@ print(json.dumps({
     "ours": litellm.token_counter is tokens.token_counter,
     "picked": router.get_available_deployment("g")["model_info"]["id"] == router.model_list[0]["model_info"]["id"],
     "limits": [limiter.check("k")["allowed"] for _ in range(2)],
+    "blocked": fast_litellm.get_available_deployment(
+        [{"model_name": "g", "litellm_params": {"model": "gpt-4o", "api_key": "k"}, "model_info": {"id": i}}
+         for i in ("a", "b")], "g", ["a"])["model_info"]["id"],
 }, default=str))
 """
 
@@ -54,9 +57,10 @@ def newer_litellm() -> Path:
     return target
 
 
-def _child(newer_litellm: Path, **env: str) -> tuple[dict, str]:
+def _child(path: Path, **env: str) -> tuple[dict, str]:
+    inherited = {k: v for k, v in os.environ.items() if k != "FAST_LITELLM_ALLOW_UNVERIFIED_LITELLM"}
     run = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "PYTHONPATH": str(newer_litellm), **env})
+                         env={**inherited, "PYTHONPATH": str(path), **env})
     assert run.returncode == 0, run.stderr[-3000:]
     return json.loads(run.stdout.splitlines()[-1]), run.stderr
 
@@ -74,6 +78,7 @@ def test_a_newer_release_runs_unpatched_and_says_why(newer_litellm):
     assert not any(entry["patched"] for entry in health["patches"].values())
     assert out["ours"] is False and out["picked"] is True
     assert out["limits"] == [True, False]  # the limiters do not depend on litellm
+    assert out["blocked"] == "b"  # fast_litellm's own selection API: litellm selects
     assert stderr.count(f"litellm {RELEASE} is not a release") == 1
 
 
@@ -87,3 +92,15 @@ def test_patching_it_anyway_would_change_its_answers(newer_litellm):
     assert (out["count"], out["stock_count"]) == (92, 262)
     # routing is still checked against the Router's internals, which moved in this release
     assert health["routing"]["patched"] is False and health["routing"]["problems"]
+
+
+def test_a_litellm_imported_apart_from_its_metadata_is_not_trusted(newer_litellm, tmp_path):
+    """1.109.0's files on the path ahead of the pinned release, without their metadata:
+    the installed release's version describes other files, so it is not believed."""
+    (tmp_path / "litellm").symlink_to(newer_litellm / "litellm")
+    out, _ = _child(tmp_path)
+    health = out["health"]
+    assert out["litellm_file"].startswith(str(tmp_path))
+    assert health["status"] == "unaccelerated" and health["litellm_version_verified"] is False
+    assert health["litellm_version"].startswith("unknown (litellm imported from"), health["litellm_version"]
+    assert out["ours"] is False and out["count"] == 262  # 1.109.0's own count

@@ -4,7 +4,6 @@ in front of a local mock OpenAI-compatible server on loopback."""
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import socket
 import subprocess
@@ -16,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from conftest import environment_without_our_settings
 
 pytest.importorskip("fastapi", reason="litellm[proxy] extras are installed by `just setup`")
 
@@ -108,7 +108,7 @@ router_settings:
 """)
     port = _free_port()
     log_path = tmp_path / "proxy.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FAST_LITELLM_")}
+    env = environment_without_our_settings()
     key = f"sk-{secrets.token_hex(32)}"  # a fresh master key for this run only
     stats_file = tmp_path / "route_stats.json"
     env.update(LITELLM_LOCAL_MODEL_COST_MAP="True", PYTHONUNBUFFERED="1", LITELLM_MASTER_KEY=key,

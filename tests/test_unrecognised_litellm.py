@@ -86,6 +86,7 @@ def test_an_unverified_release_is_left_unpatched_with_one_warning(stock, unpatch
     from fast_litellm import _patch, _versions
 
     monkeypatch.setattr(_versions, "installed", lambda: "1.109.0")
+    monkeypatch.delenv(_versions.ALLOW_UNVERIFIED_ENV, raising=False)
     monkeypatch.setattr(_patch, "_warned", set())
     with caplog.at_level("WARNING", logger="fast_litellm"):
         assert fast_litellm.apply_acceleration() is False
@@ -98,6 +99,11 @@ def test_an_unverified_release_is_left_unpatched_with_one_warning(stock, unpatch
 
     limiter = RateLimiter(1, 60, clock=lambda: 0)
     assert [limiter.check("k")["allowed"] for _ in range(2)] == [True, False]
+    # our own selection API hands a request with blocked ids to litellm's selection
+    model_list = [{"model_name": "g", "litellm_params": {"model": "gpt-4o", "api_key": "k"},
+                   "model_info": {"id": i}} for i in ("a", "b")]
+    picked = fast_litellm.get_available_deployment(model_list, "g", ["a"])
+    assert picked["model_info"]["id"] == "b"
 
 
 def test_an_unverified_release_is_patched_when_allowed(unpatched, monkeypatch):

@@ -714,6 +714,9 @@ def select_excluding(router: Any, model: Any, request_kwargs: Any, excluded: lis
     """For fast_litellm's own API: the selection with `excluded` deployment ids left out as
     litellm's `_excluded_deployment_ids` are. The deployment, False when none is left, or
     None when litellm must decide (the caller then passes the ids to litellm)."""
+    if not ORIGINALS:  # selection is not ours now (removed, or a Router we do not recognise)
+        STATS.handed_off(OPERATION, "routing_not_installed")
+        return None
     route = _route_sync(router)
     if isinstance(route, str) or route == SHADOW:
         return None

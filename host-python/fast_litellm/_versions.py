@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from importlib import metadata
+from pathlib import Path
 
 # Releases `just test` runs the whole suite against, parity suites included:
 # requirements-dev.txt pins the first, the others are installed beside it (justfile).
@@ -22,9 +23,18 @@ ALLOW_UNVERIFIED_ENV = "FAST_LITELLM_ALLOW_UNVERIFIED_LITELLM"
 
 
 def installed() -> str:
-    """The installed litellm's version, as its package metadata gives it."""
+    """The version of the litellm Python imports, from the package metadata that describes
+    those very files (a litellm imported from elsewhere, e.g. a source tree ahead on
+    sys.path, has no version we can trust)."""
     try:
-        return metadata.version("litellm")
+        import litellm
+
+        distribution = metadata.distribution("litellm")
+        described = Path(distribution.locate_file("litellm/__init__.py")).resolve()
+        if described != Path(litellm.__file__).resolve():
+            return f"unknown (litellm imported from {Path(litellm.__file__).parent}, not the installed " \
+                   f"{distribution.version})"
+        return distribution.version
     except Exception as exc:  # noqa: BLE001 - reported, never raised
         return f"unavailable: {exc}"
 
