@@ -10,7 +10,6 @@ from __future__ import annotations
 import gc
 import json
 import logging
-import os
 from importlib.metadata import PackageNotFoundError, version as _version
 
 # Importing wasmtime's ctypes bindings creates many objects; with litellm's ~300k objects
@@ -22,7 +21,7 @@ gc.disable()
 try:
     from . import _patch
     from ._component import COMPONENT, ComponentUnavailable
-    from ._flags import FLAGS
+    from ._flags import FLAGS, env_switch
     from ._metrics import METRICS
     from ._pending import get_connection_stats
     from ._advanced_router import select as get_available_deployment
@@ -329,7 +328,7 @@ def health_check() -> dict:
 RUST_ACCELERATION_AVAILABLE: bool = False
 
 try:
-    if os.environ.get("FAST_LITELLM_DISABLE_ALL", "").strip().lower() not in ("1", "true", "yes", "on"):
+    if not env_switch("FAST_LITELLM_DISABLE_ALL"):
         RUST_ACCELERATION_AVAILABLE = apply_acceleration() or _component_loads()
     else:
         log.info("fast_litellm: FAST_LITELLM_DISABLE_ALL is set; litellm left unaccelerated")

@@ -38,9 +38,14 @@ DEFAULTS = {
     "rust_connection_pooling": "disabled",
 }
 IMPLEMENTED = {"rust_token_counting", "rust_routing"}
-_DISABLE_ALL_TRUE = ("1", "true", "yes", "on")
+_SWITCH_ON = ("1", "true", "yes", "on")
 _MAX_COUNT = 2**32 - 1  # breaker counts: WIT u32 (wasmtime-py wraps larger ints)
 _MAX_SECONDS = 10**9  # breaker windows: ~31 years, far inside the WIT u64 of ms
+
+
+def env_switch(var: str) -> bool:
+    """Whether an on/off environment variable (FAST_LITELLM_DISABLE_ALL, ...) is on."""
+    return os.environ.get(var, "").strip().lower() in _SWITCH_ON
 
 
 def _now_ms() -> int:
@@ -136,7 +141,7 @@ class Flags:
                 var = f"FAST_LITELLM_{name.upper()}"
                 if var in os.environ:
                     self._apply(name, os.environ[var], f"env {var}")
-            if os.environ.get("FAST_LITELLM_DISABLE_ALL", "").strip().lower() in _DISABLE_ALL_TRUE:
+            if env_switch("FAST_LITELLM_DISABLE_ALL"):
                 for name in DEFAULTS:
                     self._apply(name, "disabled", "env FAST_LITELLM_DISABLE_ALL")
             for name, state in self._runtime.items():

@@ -9,9 +9,11 @@ is left alone and `health_check()` says why.
 
 from __future__ import annotations
 
-import os
 from importlib import metadata
 from pathlib import Path
+
+# No package imports at module level: `just test` reads VERIFIED from this file alone
+# (runpy), without importing fast_litellm.
 
 # Releases `just test` runs the whole suite against, parity suites included:
 # requirements-dev.txt pins the first, the others are installed beside it (justfile).
@@ -45,10 +47,12 @@ def is_verified(version: str) -> bool:
 
 def unverified_problem() -> str | None:
     """Why litellm must be left unpatched on this release, or None."""
+    from ._flags import env_switch
+
     version = installed()
     if is_verified(version):
         return None
-    if os.environ.get(ALLOW_UNVERIFIED_ENV, "").strip().lower() in ("1", "true", "yes", "on"):
+    if env_switch(ALLOW_UNVERIFIED_ENV):
         return None
     return (f"litellm {version} is not a release this fast-litellm was verified against "
             f"({', '.join(VERIFIED)}): litellm left unpatched (set {ALLOW_UNVERIFIED_ENV}=1 to patch it "

@@ -89,7 +89,7 @@ def doctor(args: argparse.Namespace) -> int:
           f"litellm {health['litellm_version']} is not a release fast-litellm was verified against "
           f"({', '.join(health['verified_litellm_versions'])}): left unpatched unless "
           "FAST_LITELLM_ALLOW_UNVERIFIED_LITELLM=1")
-    from . import _versions
+    from . import _flags, _versions
 
     if _versions.unverified_problem() is None:  # else not examined: nothing was patched
         check(not health["unrecognised_litellm_internals"], "litellm internals recognised",
@@ -98,7 +98,7 @@ def doctor(args: argparse.Namespace) -> int:
         check(not health["routing"].get("problems"), "litellm's Router recognised",
               "litellm's Router differs, deployment selection left to litellm: "
               + "; ".join(health["routing"].get("problems", [])))
-    if os.environ.get("FAST_LITELLM_DISABLE_ALL", "").strip().lower() in ("1", "true", "yes", "on"):
+    if _flags.env_switch("FAST_LITELLM_DISABLE_ALL"):
         check(False, "", "FAST_LITELLM_DISABLE_ALL is set: nothing is patched at import")
     else:
         check(health["status"] == "accelerated", "litellm is accelerated",
