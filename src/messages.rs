@@ -30,6 +30,9 @@ struct Counter<'a> {
     encoding: Encoding,
     settings: &'a CountSettings,
     use_default_image: bool,
+    /// litellm (1.109+) reads inline images in "auto" detail (`_auto_image_dimensions`):
+    /// those go back to it, and a non-string url there makes it raise.
+    auto_reads_inline_images: bool,
 }
 
 impl Counter<'_> {
@@ -58,7 +61,12 @@ pub fn count_request(request: &str, settings: &CountSettings) -> Counted {
         return Err(Fallback::BadRequest);
     };
     let encoding = u64::try_from(*enc).ok().and_then(Encoding::from_index).ok_or(Fallback::BadRequest)?;
-    let counter = Counter { encoding, settings, use_default_image: flags & 2 != 0 };
+    let counter = Counter {
+        encoding,
+        settings,
+        use_default_image: flags & 2 != 0,
+        auto_reads_inline_images: flags & 4 != 0,
+    };
     let count_response_tokens = flags & 1 != 0;
     let (per_message, per_name) = (*per_message as i64, *per_name as i64);
 
@@ -189,12 +197,16 @@ fn count_image_url(c: &Counter, image_url: Option<&Json>) -> Counted {
         }
         _ => return Err(Fallback::Raises),
     };
+    let reads_auto = c.auto_reads_inline_images && !c.use_default_image && detail == "auto";
     let data = match url {
         Json::Str(s) => s.as_ref(),
         // litellm ignores the value when it does not need to read the image.
-        _ if c.use_default_image || detail != "high" => "",
+        _ if c.use_default_image || detail == "low" || (detail == "auto" && !reads_auto) => "",
         _ => return Err(Fallback::Raises),
     };
+    if reads_auto && data.starts_with("data:image/") {
+        return Err(Fallback::Image);
+    }
     image_tokens(data, detail, c.use_default_image, c.settings)
         .map(|t| t as i64)
         .ok_or(Fallback::Image)
@@ -262,6 +274,12 @@ pub fn format_function_definitions(tools: &[Json]) -> Formatted {
         };
         if let Some(Json::Arr(_)) = declarations {
             // list vs tuple is lost in JSON and litellm tells them apart here.
+            return Err(Fallback::Tools);
+        }
+        // litellm 1.109+ merges an Anthropic-style tool's unmapped top-level keys into its
+        // parameters; only these two of them change what is formatted.
+        let input_schema = tool.get("input_schema").filter(|s| !matches!(s, Json::Null));
+        if input_schema.is_some() && (tool.get("properties").is_some() || tool.get("required").is_some()) {
             return Err(Fallback::Tools);
         }
         let parameters = [tool.get("input_schema"), tool.get("parameters")]
@@ -350,8 +368,8 @@ fn format_object_parameters(parameters: &Json, indent: usize) -> Formatted {
         let required_here = match required {
             r if !r.truthy() => false,
             Json::Arr(items) => items.iter().any(|i| i.as_str() == Some(key.as_ref())),
-            Json::Str(s) => s.contains(key.as_ref()),
-            Json::Obj(m) => m.iter().any(|(k, _)| k == key),
+            // litellm 1.106 tests `key in required`, 1.109 ignores a required that is not a list
+            Json::Str(_) | Json::Obj(_) => return Err(Fallback::Tools),
             _ => return Err(Fallback::Raises),
         };
         let question = if required_here { "" } else { "?" };
@@ -419,6 +437,49 @@ mod tests {
         // share, the request is not one this format allows
         assert_eq!(count(&format!("[0,3,1,0,[],{tools},null,{share}]")), Err(Fallback::BadRequest));
         assert_eq!(count("[0,3,1,0,[],null,null,-1]"), Err(Fallback::BadRequest));
+    }
+
+    #[test]
+    fn inline_images_in_auto_detail_go_back_where_litellm_reads_them() {
+        let png = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+        let with = |flags: u8, image: &str| {
+            count(&format!(r#"[0,3,1,{flags},[{{"content":[{{"type":"image_url","image_url":{image}}}]}}],null,null]"#))
+        };
+        for image in [format!(r#""{png}""#), format!(r#"{{"url":"{png}"}}"#), format!(r#"{{"url":"{png}","detail":"auto"}}"#)] {
+            assert_eq!(with(0, &image), Ok(3 + 85 + 3), "{image}"); // 1.106: the base estimate
+            assert_eq!(with(4, &image), Err(Fallback::Image), "{image}"); // 1.109: decoded by litellm
+            assert_eq!(with(4 | 2, &image), with(2, &image), "{image}"); // the default count reads nothing
+        }
+        // low detail and web URLs are not read in auto detail on either release
+        assert_eq!(with(4, &format!(r#"{{"url":"{png}","detail":"low"}}"#)), Ok(3 + 85 + 3));
+        assert_eq!(with(4, r#""https://a/b.png""#), Ok(3 + 85 + 3));
+        // a url that is not a string: ignored by 1.106 in auto detail, a str method call on 1.109
+        assert_eq!(with(0, r#"{"url":1}"#), Ok(3 + 85 + 3));
+        assert_eq!(with(4, r#"{"url":1}"#), Err(Fallback::Raises));
+        assert_eq!(with(4, r#"{"url":1,"detail":"low"}"#), Ok(3 + 85 + 3));
+    }
+
+    #[test]
+    fn tool_shapes_the_releases_format_differently_go_back() {
+        let tools_count = |tools: &str| count(&format!("[0,3,1,0,[],{tools},null]"));
+        // a required that is not a list
+        for required in [r#""x""#, r#"{"x":1}"#] {
+            let tools = format!(
+                r#"[{{"type":"function","function":{{"name":"f","parameters":{{"type":"object","properties":{{"x":{{"type":"string"}}}},"required":{required}}}}}}}]"#
+            );
+            assert_eq!(tools_count(&tools), Err(Fallback::Tools), "{tools}");
+        }
+        // an Anthropic-style tool with top-level properties or required beside its input_schema
+        for extra in [r#""properties":{"y":{"type":"string"}}"#, r#""required":["x"]"#] {
+            let tools = format!(
+                r#"[{{"name":"f","input_schema":{{"type":"object","properties":{{"x":{{"type":"string"}}}}}},{extra}}}]"#
+            );
+            assert_eq!(tools_count(&tools), Err(Fallback::Tools), "{tools}");
+        }
+        let plain = r#"[{"name":"f","input_schema":{"type":"object","properties":{"x":{"type":"string"}}}}]"#;
+        assert!(tools_count(plain).is_ok());
+        let without_schema = r#"[{"name":"f","input_schema":null,"properties":{"y":{"type":"string"}}}]"#;
+        assert!(tools_count(without_schema).is_ok());
     }
 
     #[test]

@@ -74,13 +74,15 @@ _REASONS = {
 
 
 class _Plan:
-    """How litellm counts for one model name: encoding and per-message constants, and the
+    """How litellm counts for one model name: encoding and per-message constants, whether
+    its chat template formats tools (1.109+: litellm counts those its own way), and the
     facts of litellm's model lists they were read from (`basis`)."""
 
-    __slots__ = ("encoding", "per_message", "per_name", "reason", "basis")
+    __slots__ = ("encoding", "per_message", "per_name", "reason", "tool_section", "basis")
 
     def __init__(self, encoding: int = 0, per_message: int = 3, per_name: int = 1, reason: str | None = None):
         self.encoding, self.per_message, self.per_name, self.reason = encoding, per_message, per_name, reason
+        self.tool_section = False
         self.basis: tuple = ()
 
 
@@ -103,11 +105,22 @@ def _litellm() -> Any:
 def _basis(model: str) -> tuple:
     """All litellm's choice of tokenizer for `model` reads besides the name itself
     (`_fix_model_name`, `huggingface_tokenizer_kind`): its membership of litellm's model
-    lists and the download switch. Compared per call: users edit those lists in place."""
+    lists and the download switch. Compared per call: users edit those lists in place.
+    litellm 1.109 also reads the cost map and scans the OpenAI list (the encoding of
+    `openai/gpt-4o` or of a model added by `register_model`): their identity and size, and
+    the cost map's mutation count, which litellm's own caches of it compare too."""
     litellm = _litellm()
-    return (model in litellm.open_ai_chat_completion_models, model in litellm.azure_llms,
-            model in litellm.anthropic_models, model in litellm.cohere_models,
-            litellm.disable_hf_tokenizer_download)
+    chat, azure, cost = litellm.open_ai_chat_completion_models, litellm.azure_llms, litellm.model_cost
+    return (model in chat, model in azure, model in litellm.anthropic_models, model in litellm.cohere_models,
+            litellm.disable_hf_tokenizer_download, id(chat), len(chat), id(azure), len(azure), id(cost), len(cost),
+            _cost_map_generation())
+
+
+def _no_generation() -> int:
+    return 0
+
+
+_cost_map_generation: Callable[[], int] = _no_generation  # litellm 1.109+'s, set by learn_release
 
 
 def _resolve(model: str) -> _Plan:
@@ -121,9 +134,28 @@ def _resolve(model: str) -> _Plan:
     name = core.openai_tokenizer_encoding_name(model)
     if name not in ENCODINGS:
         return _Plan(reason=f"encoding_{name}")
-    if core.uses_legacy_message_accounting(model):
-        return _Plan(ENCODINGS.index(name), 4, -1)
-    return _Plan(ENCODINGS.index(name), 3, 1)
+    plan = _Plan(ENCODINGS.index(name), 4, -1) if core.uses_legacy_message_accounting(model) else \
+        _Plan(ENCODINGS.index(name), 3, 1)
+    tool_section = core.__dict__.get("chat_template_tool_section")  # 1.109+: depends on the name only
+    plan.tool_section = tool_section is not None and tool_section(model) is not None
+    return plan
+
+
+# count-request flag bits (wit/world.wit) for what the installed litellm release does:
+# bit 2 when it reads inline images in "auto" detail (1.109+). Set by learn_release.
+RELEASE_FLAGS = 0
+
+
+def learn_release() -> None:
+    """Read, from the installed litellm's own code, what it counts differently by release
+    (called by _patch.apply before anything is served)."""
+    global RELEASE_FLAGS, _cost_map_generation
+    import litellm.utils
+    from litellm.litellm_core_utils import token_counter as core
+
+    RELEASE_FLAGS = 4 if "_auto_image_dimensions" in core.__dict__ else 0
+    _cost_map_generation = litellm.utils.__dict__.get("get_model_cost_mutation_generation", _no_generation)
+    _plans.clear()
 
 
 def plan_for(model: Any) -> _Plan:
@@ -186,6 +218,8 @@ def _messages_for_component(messages: Any) -> list | str | None:
                     long_texts = True
                 continue
             parts = True
+            if kind is dict and key == "provider_specific_fields" and value.get("compaction_blocks"):
+                return "content_not_modelled"  # counted by litellm 1.109+, skipped by 1.106
             if kind is list:
                 if key == "search_results":
                     return "content_not_modelled"
@@ -449,6 +483,8 @@ def _serve_token_counter(model, custom_tokenizer, text, messages, count_response
         return _call("token_counter", COMPONENT.count_text, plan.encoding, joined)
     if messages is None:
         return "litellm_raises_or_formats"
+    if plan.tool_section and (tools is not None or tool_choice is not None):
+        return "chat_template_tools"
     # Checked before the messages are walked: walking counts long texts, wasted on a hand-off.
     image_flag = _image_flag(use_default_image_token_count)
     if image_flag is None or not _plain(tool_choice):
@@ -461,7 +497,7 @@ def _serve_token_counter(model, custom_tokenizer, text, messages, count_response
     walked, apart = prepared
     if _plain_count_needs_settings(tools, tool_choice) and not _settings_current():
         return "unsupported_setting"
-    flags = (count_response_tokens is not False) | image_flag
+    flags = (count_response_tokens is not False) | image_flag | RELEASE_FLAGS
     counted = _count_with_tools("token_counter", [plan.encoding, plan.per_message, plan.per_name, flags, walked],
                                 tools, tool_choice)
     return counted + apart if apart and type(counted) is int else counted
@@ -527,9 +563,26 @@ def _count_with_tools(operation: str, head: list, tools: Any, tool_choice: Any) 
         if type(share) is not int:
             return share
         return _count_request(operation, head + [None, tool_choice, share])
-    if not _plain(tools):
+    if not _plain(tools) or _holds_tuple(tools):
         return "unexpected_input"  # litellm reads these its own way
     return _count_request(operation, head + [tools, tool_choice])
+
+
+def _holds_tuple(value: Any, depth: int = 0) -> bool:
+    """Whether a tuple is in `value`: JSON writes it as a list, and litellm 1.109 tells
+    them apart in tool schemas (an `enum` or `required` that is not a list). Past a depth
+    no schema reaches (a cycle, say) it answers True: litellm's to read."""
+    kind = type(value)
+    if kind is tuple or depth > 64:
+        return True
+    if kind is list:
+        return any(type(v) in _CONTAINERS and _holds_tuple(v, depth + 1) for v in value)
+    if kind is dict:
+        return any(type(v) in _CONTAINERS and _holds_tuple(v, depth + 1) for v in value.values())
+    return False
+
+
+_CONTAINERS = frozenset({list, dict, tuple})
 
 
 # Tool definitions repeat from request to request (an agent sends the same ones every
@@ -556,6 +609,8 @@ def _tools_share(operation: str, encoding: int, tools: list) -> int | str:
         return "unexpected_input"
     share = _tools_shares.get(key)
     if share is None:
+        if _holds_tuple(tools):  # only on a miss: marshal keys a tuple apart from a list
+            return "unexpected_input"
         generation = _settings.generation
         counted = _count_request(operation, [encoding, 0, 0, 0, [], tools, None])
         if type(counted) is not int:
@@ -616,9 +671,12 @@ def _serve_messages_reach(model, messages, threshold, tools, use_default_image_t
     plan = plan_for(model)
     if plan.reason is not None:
         return plan.reason
+    if plan.tool_section and tools is not None:
+        return "chat_template_tools"
     flags = _image_flag(use_default_image_token_count)  # before the walk, as in token_counter
     if flags is None:
         return "unexpected_input"
+    flags |= RELEASE_FLAGS
     prepared = _prepared_messages(messages, plan.encoding)
     if prepared is None:
         return "unexpected_input"
