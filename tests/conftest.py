@@ -60,3 +60,20 @@ def environment_without_our_settings() -> dict:
     but for the override `just test-litellm` runs the suite under."""
     return {k: v for k, v in os.environ.items()
             if not k.startswith("FAST_LITELLM_") or k == "FAST_LITELLM_ALLOW_UNVERIFIED_LITELLM"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "routing: needs fast-litellm's routing installed; skipped on a litellm "
+                                       "release routing was not verified on (fast_litellm._versions.VERIFIED)")
+
+
+def pytest_collection_modifyitems(config, items):
+    from fast_litellm import _versions
+
+    problem = _versions.unverified_problem(_versions.ROUTING)
+    if problem is None:
+        return
+    skip = pytest.mark.skip(reason=f"routing is not served here: {problem}")
+    for item in items:
+        if item.get_closest_marker("routing"):
+            item.add_marker(skip)

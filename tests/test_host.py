@@ -467,8 +467,8 @@ def test_health_check_keys_and_status():
     health = fast_litellm.health_check()
     assert set(health) == {
         "status", "rust_available", "fast_litellm_version", "component_path", "component_version", "component_error",
-        "compiled_cache", "litellm_version", "litellm_version_verified", "verified_litellm_versions",
-        "unrecognised_litellm_internals", "patches", "routing", "features", "configuration_warnings",
+        "compiled_cache", "litellm_version", "litellm_version_verified", "litellm_verified_features",
+        "verified_litellm_versions", "unrecognised_litellm_internals", "patches", "routing", "features", "configuration_warnings",
     }
     assert health["features"]["rust_token_counting"]["state"] == "enabled"
     assert health["configuration_warnings"] == []
@@ -481,8 +481,11 @@ def test_health_check_keys_and_status():
     # the pinned release, or the one `just test` / `just test-litellm` runs the suite on next
     release = os.environ.get("FAST_LITELLM_TEST_RELEASE", "1.106.2")
     assert health["litellm_version"] == release
-    assert health["litellm_version_verified"] is (release in ("1.106.2", "1.106.10"))
-    assert health["verified_litellm_versions"] == ["1.106.2", "1.106.10"]
+    verified = {"1.106.2": ["rust_token_counting", "rust_routing"],
+                "1.106.10": ["rust_token_counting", "rust_routing"], "1.109.1": ["rust_token_counting"]}
+    assert health["litellm_version_verified"] is (release in verified)
+    assert health["litellm_verified_features"] == verified.get(release, [])
+    assert health["verified_litellm_versions"] == list(verified)
     assert health["unrecognised_litellm_internals"] == []
     assert health["patches"] == fast_litellm.get_patch_status()
     assert all(entry["patched"] for entry in health["patches"].values())

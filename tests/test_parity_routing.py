@@ -25,6 +25,8 @@ import fast_litellm
 from fast_litellm import _router
 from routing_checks import _route_stats, callbacks_kept
 
+pytestmark = pytest.mark.routing  # skipped on a litellm release routing is not verified on (conftest)
+
 
 def _deployment(i: int, group: int, spec: dict) -> dict:
     params = {"model": "openai/gpt-4o-mini", "api_key": "sk-test", "api_base": f"http://127.0.0.1:9/{i}"}

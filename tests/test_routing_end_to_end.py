@@ -25,6 +25,8 @@ import fast_litellm
 from fast_litellm import _flags
 from test_proxy import _MockOpenAI
 
+pytestmark = pytest.mark.routing  # skipped on a litellm release routing is not verified on (conftest)
+
 FEATURE = "rust_routing"
 SEED = 1234
 MESSAGES = [{"role": "user", "content": "Which deployment answers?"}]

@@ -46,6 +46,8 @@ from routing_checks import (  # noqa: F401 - routing_on: the autouse fixture
     apick_raises, async_ids, both, cooldown_comes_before_the_pick, pick, pick_raises, routing_on,
 )
 
+pytestmark = pytest.mark.routing  # skipped on a litellm release routing is not verified on (conftest)
+
 LATENCY, COST = "latency-based-routing", "cost-based-routing"
 MESSAGES = [{"role": "user", "content": "Hey, how's it going?"}]
 SHORT = [{"role": "user", "content": "hi"}]  # 8 tokens as litellm counts them

@@ -38,6 +38,9 @@ from routing_checks import (  # noqa: F401 - routing_on: the autouse fixture
     _cool, _deployment, _handed, _id, _route_stats, _served, apick, apick_raises, both, pick, pick_raises,
     routing_on,
 )
+
+pytestmark = pytest.mark.routing  # skipped on a litellm release routing is not verified on (conftest)
+
 MESSAGES = [{"role": "user", "content": "Hey, how's it going?"}]
 
 

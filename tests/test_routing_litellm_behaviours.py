@@ -31,6 +31,8 @@ from routing_checks import (  # noqa: F401 - routing_on: the autouse fixture
     routing_on,
 )
 
+pytestmark = pytest.mark.routing  # skipped on a litellm release routing is not verified on (conftest)
+
 
 # -- helpers ----------------------------------------------------------------------------------
 

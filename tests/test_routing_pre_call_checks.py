@@ -48,6 +48,8 @@ from routing_checks import (  # noqa: F401 - routing_on: the autouse fixture
     async_ids, both, callbacks_kept, pick, pick_raises, routing_on,
 )
 
+pytestmark = pytest.mark.routing  # skipped on a litellm release routing is not verified on (conftest)
+
 SHUFFLE, LATENCY, USAGE_V2 = "simple-shuffle", "latency-based-routing", "usage-based-routing-v2"
 SHORT = [{"role": "user", "content": "hi"}]  # 8 tokens as litellm counts them
 LONG = [{"role": "user", "content": "hello there " * 20}]  # 48 tokens

@@ -19,6 +19,8 @@ import pytest
 
 from redis_server import RedisServer
 
+pytestmark = pytest.mark.routing  # skipped on a litellm release routing is not verified on (conftest)
+
 ROUTER = """
 import asyncio, json, os, sys
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")

@@ -42,6 +42,8 @@ from routing_checks import (  # noqa: F401 - routing_on: the autouse fixture
     async_ids, both, both_raise, cooldown_comes_before_the_pick, pick, routing_on,
 )
 
+pytestmark = pytest.mark.routing  # skipped on a litellm release routing is not verified on (conftest)
+
 V2 = "usage-based-routing-v2"
 MESSAGES = [{"role": "user", "content": "Hey, how's it going?"}]  # 14 tokens as litellm counts them
 SHORT = [{"role": "user", "content": "hi"}]  # 8 tokens

@@ -6,7 +6,10 @@ import litellm.utils
 import pytest
 
 import fast_litellm
-from fast_litellm import tokens
+from fast_litellm import _versions, tokens
+
+# whether this release has routing verified (tests/conftest.py skips routing tests where not)
+ROUTING_SERVED = _versions.unverified_problem(_versions.ROUTING) is None
 
 
 @pytest.fixture
@@ -24,9 +27,9 @@ def _assert_left_alone(stock, what: str) -> None:
     assert not any(entry["patched"] for entry in fast_litellm.get_patch_status().values())
     assert lazy._token_counter_new_func is not tokens.token_counter
     assert fast_litellm.is_enabled("rust_token_counting") is False
-    # routing is decided on the Router's own internals: still served
-    assert health["routing"]["patched"] is True and "problems" not in health["routing"]
-    assert fast_litellm.is_enabled("rust_routing") is True
+    # routing is decided on the release and the Router's own internals: not on these
+    assert health["routing"]["patched"] is ROUTING_SERVED and ("problems" in health["routing"]) is not ROUTING_SERVED
+    assert fast_litellm.is_enabled("rust_routing") is ROUTING_SERVED
     messages = [{"role": "user", "content": "still counted by litellm"}]
     assert litellm.token_counter(model="gpt-4o", messages=messages) == stock.token_counter(
         model="gpt-4o", messages=messages)
@@ -54,7 +57,7 @@ def test_removal_is_seen_by_is_enabled(unpatched):
     assert fast_litellm.health_check()["status"] == "unaccelerated"
     assert fast_litellm.apply_acceleration() is True
     assert fast_litellm.is_enabled("rust_token_counting") is True
-    assert fast_litellm.is_enabled("rust_routing") is True
+    assert fast_litellm.is_enabled("rust_routing") is ROUTING_SERVED
 
 
 # -- litellm releases the suite was not run against -------------------------------------------
@@ -67,14 +70,15 @@ def _assert_release_left_alone(stock, version: str) -> None:
     health = fast_litellm.health_check()
     assert health["status"] == "unaccelerated"
     assert health["litellm_version"] == version and health["litellm_version_verified"] is False
-    assert health["verified_litellm_versions"] == ["1.106.2", "1.106.10"]
+    assert health["verified_litellm_versions"] == ["1.106.2", "1.106.10", "1.109.1"]
+    assert health["litellm_verified_features"] == []
     assert len(health["unrecognised_litellm_internals"]) == 1
     assert f"litellm {version} is not a release" in health["unrecognised_litellm_internals"][0]
     assert health["routing"]["patched"] is False
     assert health["routing"]["problems"] == health["unrecognised_litellm_internals"]
     assert not any(entry["patched"] for entry in fast_litellm.get_patch_status().values())
-    assert Router.__dict__["get_available_deployment"] is not _router.get_available_deployment
-    assert Router.__dict__["async_get_available_deployment"] is not _router.async_get_available_deployment
+    assert Router.get_available_deployment is not _router.get_available_deployment
+    assert Router.async_get_available_deployment is not _router.async_get_available_deployment
     assert lazy._token_counter_new_func is not tokens.token_counter
     assert fast_litellm.is_enabled("rust_token_counting") is False and fast_litellm.is_enabled("rust_routing") is False
     messages = [{"role": "user", "content": "counted by litellm"}]
@@ -82,12 +86,17 @@ def _assert_release_left_alone(stock, version: str) -> None:
         model="gpt-4o", messages=messages)
 
 
-def test_an_unverified_release_is_left_unpatched_with_one_warning(stock, unpatched, monkeypatch, caplog):
-    from fast_litellm import _patch, _versions
+def _seen_as_release(monkeypatch, version: str) -> None:
+    """The installed litellm passes for `version`, without the override, nothing warned yet."""
+    from fast_litellm import _patch
 
-    monkeypatch.setattr(_versions, "installed", lambda: "1.109.0")
+    monkeypatch.setattr(_versions, "installed", lambda: version)
     monkeypatch.delenv(_versions.ALLOW_UNVERIFIED_ENV, raising=False)
     monkeypatch.setattr(_patch, "_warned", set())
+
+
+def test_an_unverified_release_is_left_unpatched_with_one_warning(stock, unpatched, monkeypatch, caplog):
+    _seen_as_release(monkeypatch, "1.109.0")
     with caplog.at_level("WARNING", logger="fast_litellm"):
         assert fast_litellm.apply_acceleration() is False
         assert fast_litellm.apply_acceleration() is False
@@ -107,11 +116,40 @@ def test_an_unverified_release_is_left_unpatched_with_one_warning(stock, unpatch
 
 
 def test_an_unverified_release_is_patched_when_allowed(unpatched, monkeypatch):
-    from fast_litellm import _versions
-
+    # the Router is then patched where its internals are the ones tested (not on 1.109.x)
+    router_recognised = _versions.ROUTING in _versions.verified_features(_versions.installed())
     monkeypatch.setattr(_versions, "installed", lambda: "1.109.0")
     monkeypatch.setenv(_versions.ALLOW_UNVERIFIED_ENV, "1")
     assert fast_litellm.apply_acceleration() is True
     health = fast_litellm.health_check()
     assert health["status"] == "accelerated" and health["litellm_version_verified"] is False
-    assert health["unrecognised_litellm_internals"] == [] and health["routing"]["patched"] is True
+    assert health["unrecognised_litellm_internals"] == [] and health["routing"]["patched"] is router_recognised
+
+
+def test_a_release_verified_for_counting_only_counts_and_leaves_the_router(stock, unpatched, monkeypatch, caplog):
+    from litellm.router import Router
+
+    from fast_litellm import _router
+
+    _seen_as_release(monkeypatch, "1.109.1")
+    with caplog.at_level("WARNING", logger="fast_litellm"):
+        assert fast_litellm.apply_acceleration() is True
+    health = fast_litellm.health_check()
+    assert health["status"] == "accelerated" and health["litellm_version_verified"] is True
+    assert health["litellm_verified_features"] == ["rust_token_counting"]
+    assert health["unrecognised_litellm_internals"] == []
+    assert health["routing"]["patched"] is False
+    [problem] = health["routing"]["problems"]
+    assert "litellm 1.109.1 was not verified for rust_routing" in problem
+    assert [r.getMessage() for r in caplog.records if "rust_routing" in r.getMessage()] == [
+        f"fast_litellm: {problem}; see health_check()"]
+    assert Router.get_available_deployment is not _router.get_available_deployment
+    assert fast_litellm.is_enabled("rust_token_counting") is True and fast_litellm.is_enabled("rust_routing") is False
+    messages = [{"role": "user", "content": "counted by the component"}]
+    def served() -> int:
+        return fast_litellm.get_performance_stats()["operations"].get("token_counter", {}).get("component", 0)
+
+    before = served()
+    assert litellm.token_counter(model="gpt-4o", messages=messages) == stock.token_counter(
+        model="gpt-4o", messages=messages)
+    assert served() == before + 1

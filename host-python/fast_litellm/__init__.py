@@ -316,6 +316,7 @@ def health_check() -> dict:
         "compiled_cache": dict(COMPONENT.cache_info),
         "litellm_version": litellm_version,
         "litellm_version_verified": _versions.is_verified(litellm_version),
+        "litellm_verified_features": list(_versions.verified_features(litellm_version)),
         "verified_litellm_versions": list(_versions.VERIFIED),
         "unrecognised_litellm_internals": list(_patch.UNRECOGNISED),
         "patches": patches,

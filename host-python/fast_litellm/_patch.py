@@ -162,9 +162,10 @@ def apply() -> bool:
             return False
         if unverified is not None:
             return False
-        _install_routing()  # decided on the Router's own internals (health_check()["routing"])
+        _install_routing()  # decided on the release, then the Router's own internals (health_check()["routing"])
         if not UNRECOGNISED:
             try:
+                tokens.learn_release()
                 push_litellm_settings()
                 tokens.forget_remembered_counts()  # counted under the settings pushed before
             except UnsupportedSetting as exc:
@@ -208,6 +209,11 @@ def _install_routing() -> None:
     (its problems are in health_check()), and never stops token counting."""
     from . import _router
 
+    unverified = _versions.unverified_problem(_versions.ROUTING)
+    if unverified is not None:
+        _warn_once(unverified)
+        _router.PROBLEMS[:] = [unverified]
+        return
     try:
         _router.install()
     except Exception as exc:

@@ -1,10 +1,11 @@
-"""The litellm releases this fast-litellm verified, and whether the installed one is one.
+"""The litellm releases this fast-litellm verified, for which accelerations, and whether
+the installed one is one.
 
 litellm changes what it counts and how it routes between releases without changing the
 signatures we patch (1.109.0 counts a message holding a 1x1 inline PNG as 262 tokens,
 1.106.2 as 92, tests/test_litellm_releases.py). A signature check cannot see that, so
-litellm is patched only on a release the whole test suite passed against; on any other it
-is left alone and `health_check()` says why.
+a piece of litellm is patched only on a release the whole test suite passed against for
+that piece; on any other it is left alone and `health_check()` says why.
 """
 
 from __future__ import annotations
@@ -15,10 +16,17 @@ from pathlib import Path
 # No package imports at module level: `just test` reads VERIFIED from this file alone
 # (runpy), without importing fast_litellm.
 
-# Releases `just test` runs the whole suite against, parity suites included:
-# requirements-dev.txt pins the first, the others are installed beside it (justfile).
-# Adding one: docs/design.md, "Supported litellm releases".
-VERIFIED = ("1.106.2", "1.106.10")
+TOKEN_COUNTING = "rust_token_counting"  # the feature flags' names (tokens.FEATURE, _router.FEATURE)
+ROUTING = "rust_routing"
+# Release -> what the whole suite, parity suites included, verified on it; `just test`
+# runs the suite against each: requirements-dev.txt pins the first, the others are
+# installed beside it (justfile). Adding one: docs/design.md, "Supported litellm releases".
+# 1.109.x rewrote the Router's selection pipeline: routing there is a port not yet made.
+VERIFIED = {
+    "1.106.2": (TOKEN_COUNTING, ROUTING),
+    "1.106.10": (TOKEN_COUNTING, ROUTING),
+    "1.109.1": (TOKEN_COUNTING,),
+}
 # Patch another release anyway, where its internals look as expected: for running this
 # repository's suite against a new litellm, not for production.
 ALLOW_UNVERIFIED_ENV = "FAST_LITELLM_ALLOW_UNVERIFIED_LITELLM"
@@ -45,15 +53,24 @@ def is_verified(version: str) -> bool:
     return version in VERIFIED
 
 
-def unverified_problem() -> str | None:
-    """Why litellm must be left unpatched on this release, or None."""
+def verified_features(version: str) -> tuple[str, ...]:
+    return VERIFIED.get(version, ())
+
+
+def unverified_problem(feature: str | None = None) -> str | None:
+    """Why litellm must be left unpatched on this release (for `feature`, if named), or None."""
     from ._flags import env_switch
 
     version = installed()
-    if is_verified(version):
+    verified = verified_features(version)
+    if (feature in verified) if feature else bool(verified):
         return None
     if env_switch(ALLOW_UNVERIFIED_ENV):
         return None
+    if is_verified(version):
+        releases = ", ".join(r for r, features in VERIFIED.items() if feature in features)
+        return (f"litellm {version} was not verified for {feature} (it was on {releases}): that part of "
+                f"litellm left unpatched (set {ALLOW_UNVERIFIED_ENV}=1 to patch it anyway, for testing)")
     return (f"litellm {version} is not a release this fast-litellm was verified against "
             f"({', '.join(VERIFIED)}): litellm left unpatched (set {ALLOW_UNVERIFIED_ENV}=1 to patch it "
             "anyway, for testing)")
