@@ -570,7 +570,7 @@ def test_the_encoding_is_read_again_when_litellm_model_lists_change(stock, monke
     """litellm 1.109 chooses the encoding from its cost map and OpenAI list too: a plan the
     host remembered for a name is not used once `register_model` or a list edit moves the
     name to another encoding (tokens._basis)."""
-    from fast_litellm import tokens
+    from litellm.litellm_core_utils import token_counter as core
 
     monkeypatch.setattr(litellm, "model_cost", dict(litellm.model_cost))
     monkeypatch.setattr(litellm, "open_ai_chat_completion_models", set(litellm.open_ai_chat_completion_models))
@@ -586,7 +586,93 @@ def test_the_encoding_is_read_again_when_litellm_model_lists_change(stock, monke
     litellm.open_ai_chat_completion_models.add("my-model")
     for model in ("my-deploy", "myprov/my-model"):
         after = stock.token_counter(model=model, messages=messages)
-        if tokens.RELEASE_FLAGS:  # 1.109: both names moved to o200k
+        if "_cost_map_entry" in core.__dict__:  # 1.109: both names moved to o200k
             assert after != before[model], model
         assert litellm.token_counter(model=model, messages=messages) == after
         assert litellm.token_counter(model=model, text=text) == stock.token_counter(model=model, text=text)
+
+
+def test_tools_holding_tuples_match_stock(stock):
+    """litellm 1.109 formats an `enum` only when it is a list; JSON would write a tuple as
+    one, so tools holding a tuple go to litellm (tokens._holds_tuple), on both routes: a
+    tools list (its share, tokens._tools_share, asked twice: a miss, then the memo) and a
+    tools tuple (sent inline, tokens._count_with_tools). The generated tools reach a tuple
+    enum too rarely to be relied on."""
+    from litellm.utils import get_messages_reach_token_count
+
+    def function_tool(enum):
+        return {"type": "function", "function": {"name": "get_weather", "description": "Weather for a city",
+                                                 "parameters": {"type": "object", "properties": {
+                                                     "city": {"type": "string"},
+                                                     "unit": {"type": "string", "enum": enum}},
+                                                     "required": ["city"]}}}
+
+    def flat_tool(enum):  # Anthropic-style
+        return {"name": "pick", "description": "Pick a level",
+                "input_schema": {"type": "object", "properties": {"level": {"type": "integer", "enum": enum}}}}
+
+    messages = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "weather in Paris?"}]
+    for make in (function_tool, flat_tool):
+        for tools in ([make(("celsius", "fahrenheit") if make is function_tool else (1, 2, 3))],
+                      (make(["celsius", "fahrenheit"] if make is function_tool else [1, 2, 3]),),
+                      (make(("celsius", "fahrenheit") if make is function_tool else (1, 2, 3)),)):
+            for model in ("gpt-4o", "gpt-3.5-turbo"):
+                for _ in range(2):
+                    kwargs = dict(model=model, messages=messages, tools=tools)
+                    assert outcome(litellm.token_counter, **kwargs) == outcome(stock.token_counter, **kwargs), kwargs
+                    reach = dict(model=model, messages=messages, threshold=40, tools=tools)
+                    assert outcome(get_messages_reach_token_count(), **reach) == outcome(
+                        stock.messages_reach_token_count, **reach), reach
+
+
+def test_each_fact_litellm_reads_for_the_encoding_is_watched(stock, monkeypatch):
+    """tokens._basis, one edit at a time: each edit below changes one fact litellm 1.109
+    reads to pick an encoding (the cost map through register_model, a key added, the map
+    replaced, an entry reassigned; the OpenAI and Azure lists grown, replaced, swapped in
+    place) and moves a name to another encoding. Done together, as in the test above, a
+    fact the basis missed would go unnoticed."""
+    text = "漢字カタカナ한국어 – naïve café déjà vu " * 4
+    messages = [{"role": "user", "content": text}]
+    chat = {"litellm_provider": "azure", "mode": "chat", "supports_pdf_input": True, "input_cost_per_token": 0}
+    embedding = dict(chat, mode="embedding")
+    monkeypatch.setattr(litellm, "model_cost", dict(litellm.model_cost))
+    monkeypatch.setattr(litellm, "open_ai_chat_completion_models", set(litellm.open_ai_chat_completion_models))
+    monkeypatch.setattr(litellm, "azure_llms", dict(litellm.azure_llms))
+    names = ("my-deploy", "my-deploy-2", "myprov/my-model", "myprov/my-model-2", "myprov/my-az", "myprov/my-az-2")
+
+    def same_as_stock(step):
+        for model in names:
+            assert litellm.token_counter(model=model, messages=messages) == stock.token_counter(
+                model=model, messages=messages), (step, model)
+
+    def replaced(container, drop, add):  # a new object of the same size
+        new = type(container)(container)
+        new.pop(drop) if isinstance(new, dict) else new.discard(drop)
+        new.update({add: add}) if isinstance(new, dict) else new.add(add)
+        return new
+
+    same_as_stock("before")
+    litellm.register_model({"azure/my-deploy": chat})  # size and mutation count
+    same_as_stock("registered")
+    litellm.register_model({"azure/my-deploy": embedding})  # the mutation count only
+    same_as_stock("registered again")
+    litellm.model_cost["azure/my-deploy-2"] = dict(chat)  # the size only
+    same_as_stock("key added")
+    monkeypatch.setattr(litellm, "model_cost", {**litellm.model_cost, "azure/my-deploy-2": dict(embedding)})  # identity
+    same_as_stock("cost map replaced")
+    litellm.open_ai_chat_completion_models.add("my-model")  # the OpenAI list's size
+    same_as_stock("OpenAI list grown")
+    monkeypatch.setattr(litellm, "open_ai_chat_completion_models",
+                        replaced(litellm.open_ai_chat_completion_models, "my-model", "my-model-2"))  # its identity
+    same_as_stock("OpenAI list replaced")
+    litellm.azure_llms["my-az"] = "my-az"  # the Azure list's size
+    same_as_stock("Azure list grown")
+    monkeypatch.setattr(litellm, "azure_llms", replaced(litellm.azure_llms, "my-az", "my-az-2"))  # its identity
+    same_as_stock("Azure list replaced")
+    # and edits no size, identity or count shows: a cost-map entry reassigned, a list that
+    # loses one name and gains another
+    litellm.model_cost["azure/my-deploy-2"] = dict(chat)
+    same_as_stock("cost entry reassigned")
+    litellm.open_ai_chat_completion_models.discard("my-model-2")
+    litellm.open_ai_chat_completion_models.add("zzz-other")
+    same_as_stock("OpenAI list swapped in place")

@@ -106,21 +106,21 @@ def _basis(model: str) -> tuple:
     """All litellm's choice of tokenizer for `model` reads besides the name itself
     (`_fix_model_name`, `huggingface_tokenizer_kind`): its membership of litellm's model
     lists and the download switch. Compared per call: users edit those lists in place.
-    litellm 1.109 also reads the cost map and scans the OpenAI list (the encoding of
-    `openai/gpt-4o` or of a model added by `register_model`): their identity and size, and
-    the cost map's mutation count, which litellm's own caches of it compare too."""
+    litellm 1.109 picks the encoding from far more (cost-map entries of every suffix of
+    the name, a scan of the OpenAI list: `register_model` can move a name to o200k), so
+    there the encoding litellm names is asked on every count and compared too (2-4 us
+    for common names): exact whatever was edited, where a fingerprint of those maps was not."""
     litellm = _litellm()
-    chat, azure, cost = litellm.open_ai_chat_completion_models, litellm.azure_llms, litellm.model_cost
-    return (model in chat, model in azure, model in litellm.anthropic_models, model in litellm.cohere_models,
-            litellm.disable_hf_tokenizer_download, id(chat), len(chat), id(azure), len(azure), id(cost), len(cost),
-            _cost_map_generation())
+    basis = (model in litellm.open_ai_chat_completion_models, model in litellm.azure_llms,
+             model in litellm.anthropic_models, model in litellm.cohere_models,
+             litellm.disable_hf_tokenizer_download)
+    if _encoding_from_cost_map is not None:
+        return basis + (_encoding_from_cost_map(model),)
+    return basis
 
 
-def _no_generation() -> int:
-    return 0
-
-
-_cost_map_generation: Callable[[], int] = _no_generation  # litellm 1.109+'s, set by learn_release
+# litellm's openai_tokenizer_encoding_name, on releases where it reads the cost map (1.109+); set by learn_release
+_encoding_from_cost_map: Callable[[str], str] | None = None
 
 
 def _resolve(model: str) -> _Plan:
@@ -149,12 +149,11 @@ RELEASE_FLAGS = 0
 def learn_release() -> None:
     """Read, from the installed litellm's own code, what it counts differently by release
     (called by _patch.apply before anything is served)."""
-    global RELEASE_FLAGS, _cost_map_generation
-    import litellm.utils
+    global RELEASE_FLAGS, _encoding_from_cost_map
     from litellm.litellm_core_utils import token_counter as core
 
     RELEASE_FLAGS = 4 if "_auto_image_dimensions" in core.__dict__ else 0
-    _cost_map_generation = litellm.utils.__dict__.get("get_model_cost_mutation_generation", _no_generation)
+    _encoding_from_cost_map = core.openai_tokenizer_encoding_name if "_cost_map_entry" in core.__dict__ else None
     _plans.clear()
 
 
