@@ -30,7 +30,8 @@ class FastLitellmAccelerator(CustomLogger):
         print(f"fast_litellm: proxy process {os.getpid()}: {health['status']} "
               f"({live}/{len(health['patches'])} patch targets live, litellm {health['litellm_version']}, "
               f"component error: {health['component_error']})"
-              + "".join(f"; {problem}" for problem in health["unrecognised_litellm_internals"]),
+              + "".join(f"; {problem}" for problem in dict.fromkeys(  # counting's, then the Router's
+                  health["unrecognised_litellm_internals"] + health["routing"].get("problems", []))),
               file=sys.stderr, flush=True)
 
 
