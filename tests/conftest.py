@@ -12,7 +12,12 @@ import litellm  # noqa: E402
 import pytest  # noqa: E402
 
 import fast_litellm  # noqa: E402
-from fast_litellm import tokens  # noqa: E402
+from fast_litellm import _versions, tokens  # noqa: E402
+
+# Why routing is not served on the litellm under test (not verified there), or None; the
+# tests marked `routing` are skipped then, and others check that it is left alone.
+ROUTING_UNSERVED_BECAUSE = _versions.unverified_problem(_versions.ROUTING)
+ROUTING_SERVED = ROUTING_UNSERVED_BECAUSE is None
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -68,12 +73,9 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    from fast_litellm import _versions
-
-    problem = _versions.unverified_problem(_versions.ROUTING)
-    if problem is None:
+    if ROUTING_SERVED:
         return
-    skip = pytest.mark.skip(reason=f"routing is not served here: {problem}")
+    skip = pytest.mark.skip(reason=f"routing is not served here: {ROUTING_UNSERVED_BECAUSE}")
     for item in items:
         if item.get_closest_marker("routing"):
             item.add_marker(skip)

@@ -16,12 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import environment_without_our_settings
-
-from fast_litellm import _versions
+from conftest import ROUTING_SERVED, environment_without_our_settings
 
 pytest.importorskip("fastapi", reason="litellm[proxy] extras are installed by `just setup`")
-ROUTING_SERVED = _versions.unverified_problem(_versions.ROUTING) is None
 
 MOCK_REPLY = "Hello from the mock upstream."
 

@@ -4,12 +4,10 @@ import litellm
 import litellm._lazy_imports as lazy
 import litellm.utils
 import pytest
+from conftest import ROUTING_SERVED
 
 import fast_litellm
 from fast_litellm import _versions, tokens
-
-# whether this release has routing verified (tests/conftest.py skips routing tests where not)
-ROUTING_SERVED = _versions.unverified_problem(_versions.ROUTING) is None
 
 
 @pytest.fixture
