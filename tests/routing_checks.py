@@ -216,3 +216,16 @@ def async_ids(router: Router, n: int = 1, model: str = "g", **kwargs) -> list[st
         return [_id(await apick(router, model, **kwargs)) for _ in range(n)]
 
     return asyncio.run(run())
+
+
+@pytest.fixture(autouse=True)
+def model_cost_kept():
+    """Routers register their deployments' model info and prices in litellm's global cost
+    map (a deployment declaring `supports_vision: False` rewrites gpt-4o-mini's row for the
+    whole process): put it back as it was (the same object: litellm modules hold it)."""
+    original = litellm.model_cost
+    rows = copy.deepcopy(original)
+    yield
+    litellm.model_cost = original
+    original.clear()
+    original.update(rows)

@@ -482,7 +482,7 @@ def test_health_check_keys_and_status():
     release = os.environ.get("FAST_LITELLM_TEST_RELEASE", "1.106.2")
     assert health["litellm_version"] == release
     verified = {"1.106.2": ["rust_token_counting", "rust_routing"],
-                "1.106.10": ["rust_token_counting", "rust_routing"], "1.109.1": ["rust_token_counting"]}
+                "1.106.10": ["rust_token_counting", "rust_routing"], "1.109.1": ["rust_token_counting", "rust_routing"]}
     assert health["litellm_version_verified"] is (release in verified)
     assert health["litellm_verified_features"] == verified.get(release, [])
     assert health["verified_litellm_versions"] == list(verified)

@@ -26,24 +26,12 @@ from litellm import ModelResponse, Router
 
 import fast_litellm
 from fast_litellm import _router, _router_scores
-from routing_checks import (  # noqa: F401 - routing_on: autouse
-    _deployment, _handed, _id, _route_stats, callbacks_kept, pick, pick_raises, routing_on)
+from routing_checks import (  # noqa: F401 - routing_on, model_cost_kept: autouse
+    _deployment, _handed, _id, _route_stats, callbacks_kept, model_cost_kept, pick, pick_raises, routing_on)
 
 pytestmark = pytest.mark.routing  # skipped on a litellm release routing is not verified on (conftest)
 
 # priced by litellm's cost map under these names (the provider-prefixed one is not)
-@pytest.fixture(autouse=True)
-def model_cost_kept():
-    """Routers register their deployments' prices in litellm's global cost map: put it
-    back as it was (the same object: litellm modules hold it)."""
-    original = litellm.model_cost
-    rows = copy.deepcopy(original)
-    yield
-    litellm.model_cost = original
-    original.clear()
-    original.update(rows)
-
-
 _MODELS = ["gpt-4o-mini", "gpt-4o", "openai/gpt-3.5-turbo", "openai/no-such-model-xyz"]
 _limit = st.one_of(*[st.none()] * 8, st.integers(0, 3), st.integers(1_000, 50_000), st.just(2.5))
 _deployment_spec = st.fixed_dictionaries({
@@ -283,6 +271,7 @@ def _check_histories(strategy: str) -> None:
     assert _route_stats()["component"] - served_before > 150, (reasons, handed)
 
 
+@pytest.mark.latency_routing
 def test_latency_based_selections_match_litellm_on_generated_histories():
     _check_histories("latency-based-routing")
 
@@ -392,6 +381,7 @@ def _same_as_stock(router: Router, model: str = "g", is_async: bool = False, req
                            [{"role": "user", "content": "hi"}], is_async))
 
 
+@pytest.mark.latency_routing
 def test_a_selector_replaced_by_routing_strategy_init_or_by_hand_is_read_again():
     router = _latency_router()
     for seed in range(3):
@@ -425,6 +415,7 @@ def test_register_model_under_either_name_recosts(model_cost_kept):
     _same_as_stock(router, is_async=True)
 
 
+@pytest.mark.latency_routing
 def test_the_seed_api_leaves_none_left_to_litellm_for_scoring_strategies():
     """All candidates over their limits: stock's latency selector shuffles before finding
     none, so fast_litellm's own API hands that case to litellm (same `random` state)."""
@@ -453,6 +444,7 @@ def test_the_seed_api_leaves_none_left_to_litellm_for_scoring_strategies():
     assert random.getstate() == after_ours
 
 
+@pytest.mark.latency_routing
 def test_a_deployment_stock_cannot_format_is_left_to_stock():
     router = _latency_router()
     router.model_list[0]["litellm_params"]["api_base"] = {"unhashable": True}  # edited in place
@@ -463,6 +455,7 @@ def test_a_deployment_stock_cannot_format_is_left_to_stock():
         _same_as_stock(router, request={"metadata": {}})
 
 
+@pytest.mark.latency_routing
 def test_shadow_mode_leaves_litellm_answering_and_its_state_alike():
     """In shadow mode the scoring strategies run ours first (random restored), then stock
     answers: the picks, the cached map and the request metadata end as stock alone leaves them."""
@@ -492,6 +485,7 @@ def _latency_router_of(*deployments: dict, **routing_args) -> Router:
                   routing_strategy_args=routing_args)
 
 
+@pytest.mark.latency_routing
 def test_equal_latencies_of_other_types_with_a_buffer_that_is_not_a_float():
     """Stock's buffer cutoff is `lowest + buffer * lowest` of the first lowest latency in
     shuffled order. An int 1 (a ttft percentile returns a sample as is) and a float 1.0 (an
@@ -512,6 +506,7 @@ def test_equal_latencies_of_other_types_with_a_buffer_that_is_not_a_float():
         pick(router, request_kwargs={"stream": True})
 
 
+@pytest.mark.latency_routing
 def test_a_sum_set_in_lowest_latency_is_used_as_stock_uses_it(monkeypatch):
     """litellm's average is inlined only while lowest_latency's globals do not shadow the
     builtins it calls (checked per selection: stock looks `sum` up on every call)."""
@@ -524,6 +519,7 @@ def test_a_sum_set_in_lowest_latency_is_used_as_stock_uses_it(monkeypatch):
     assert _id(pick(router)) == "b"  # "averages" 3.0 and 2.5
 
 
+@pytest.mark.latency_routing
 def test_an_average_returning_another_zero_is_not_inlined(monkeypatch):
     """The check that litellm's _average_latency is the expression inlined compares its
     constants by type and repr: 0.0 == 0 == -0.0 == False == 0j, and a litellm returning
@@ -548,6 +544,7 @@ def test_an_average_returning_another_zero_is_not_inlined(monkeypatch):
     assert _router_scores._Litellm.plain_average is lowest_latency._average_latency
 
 
+@pytest.mark.latency_routing
 def test_a_generator_set_as_a_strategy_modules_random_leaves_the_pick_to_stock(monkeypatch):
     """Stock draws through the name `random` in its strategy modules' globals: a generator
     put there (a test's seeded Random) is drawn from by stock, so those selections go to

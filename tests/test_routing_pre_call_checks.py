@@ -48,7 +48,7 @@ from routing_checks import (  # noqa: F401 - routing_on: the autouse fixture
     async_ids, both, callbacks_kept, pick, pick_raises, routing_on,
 )
 
-pytestmark = pytest.mark.routing  # skipped on a litellm release routing is not verified on (conftest)
+pytestmark = [pytest.mark.routing, pytest.mark.pre_call_checks]  # skipped where not served (conftest)
 
 SHUFFLE, LATENCY, USAGE_V2 = "simple-shuffle", "latency-based-routing", "usage-based-routing-v2"
 SHORT = [{"role": "user", "content": "hi"}]  # 8 tokens as litellm counts them

@@ -38,7 +38,8 @@ import traceback
 import weakref
 from typing import Any, Callable
 
-from . import _pre_call, _router_scores
+from . import _pre_call, _router_release, _router_scores
+from ._router_release import Names as N
 from ._component import COMPONENT, ComponentUnavailable, InstanceChanged
 from ._flags import FLAGS, SHADOW
 from ._stats import STATS
@@ -67,20 +68,6 @@ _FILTERED_MODEL_INFO = (
     ("supports_web_search", lambda info: "supports_web_search" in info),
     ("enable_tag_filtering", lambda info: info.get("enable_tag_filtering") is not None),
 )
-# Router methods stock's selection runs: a subclass (or an instance) overriding one is
-# left to stock.
-_PIPELINE_METHODS = (
-    "_common_checks_available_deployment", "_get_routing_group_deployments", "get_all_deployments",
-    "should_include_deployment", "get_model_from_alias", "_filter_reserved_deployments", "_drop_strategy_markers",
-    "_is_strategy_marker_deployment", "_filter_deployments_by_model_access_groups", "get_model_access_groups",
-    "_filter_health_check_unhealthy_deployments", "_async_filter_health_check_unhealthy_deployments",
-    "_filter_cooldown_deployments", "_filter_blocked_deployments", "async_callback_filter_deployments",
-    "_pre_call_checks", "_count_pre_call_check_tokens", "_acount_pre_call_check_tokens",
-    "_pre_call_checks_need_token_count", "_deployment_max_input_tokens", "get_router_model_info",
-    "_get_routing_context", "async_get_healthy_deployments", "_async_get_available_deployment",
-    "async_pre_routing_hook", "_pin_tier_params_onto_request", "_restore_client_ceiling_no_tier_pins",
-    "_filter_by_routing_plugin_candidates", "get_model_ids", "has_model_id",
-)
 # The Router methods that change its deployments: the plan is rebuilt after them.
 _MUTATORS = ("set_model_list", "_add_model_to_list_and_index_map", "upsert_deployment", "delete_deployment",
              "update_settings")
@@ -95,7 +82,8 @@ _EXPECTED_PARAMS = {
 # in the Router's cache, which evicts and expires) are picked by the component;
 # latency-, cost- and usage-based-v2 score the component's candidates with litellm's own
 # arithmetic on its cache (_router_scores).
-SERVED_STRATEGIES = frozenset({"simple-shuffle", "least-busy"}) | _router_scores.SCORED_STRATEGIES
+_ALL_STRATEGIES = frozenset({"simple-shuffle", "least-busy"}) | _router_scores.SCORED_STRATEGIES
+SERVED_STRATEGIES = _ALL_STRATEGIES  # on the installed release (install)
 _random = random._inst  # the generator random.choices/random.choice/random.sample use
 _CHOICES, _CHOICE, _SAMPLE = random.choices, random.choice, random.sample
 _lock = threading.Lock()
@@ -104,7 +92,7 @@ _logged: set[str] = set()
 
 class _Group:
     __slots__ = ("index", "cooldown_keys", "uniform_n", "ids", "count_keys", "usage_key", "indices", "candidates",
-                 "limits", "reads", "checks")
+                 "limits", "reads", "checks", "text_only")
 
     def __init__(self, index: int, cooldown_keys: dict[str, int], uniform_n: int, ids: list[str]) -> None:
         self.index = index
@@ -122,6 +110,7 @@ class _Group:
         self.limits: list[tuple] = []
         self.reads: list[Any] = []  # per position: its cost, or its usage counters' key prefix
         self.checks: Any = None  # _pre_call.GroupChecks, on a Router with pre-call checks
+        self.text_only = False  # 1.109: a deployment declares no vision (dropped for image requests)
 
     def positions(self, deployment_ids: Any) -> list[str]:
         """Positions of these deployment ids in the group (ids of other groups: none)."""
@@ -155,22 +144,23 @@ class _Plan:
                  "selector", "selector_attr", "model_cost", "aliased", "__weakref__")
 
     def __init__(self, router: Any) -> None:
-        self.model_list = router.model_list
-        self.size = len(router.model_list)
+        self.model_list = getattr(router, N.model_list)
+        self.size = len(getattr(router, N.model_list))
         self.settings = _settings(router)
         self.handle: int | None = None
         self.generation = -1
         self.groups: dict[str, _Group] = {}
         self.handed: dict[str, str] = {}  # group -> why stock serves it
         self.reason: str | None = None  # why stock serves the whole router
-        self.strategy = router.routing_strategy
+        self.strategy = getattr(router, N.routing_strategy)
         self.selector: Any = None  # litellm's selector of a strategy other than simple-shuffle
         self.selector_attr = ""  # the Router attribute holding it (routing_strategy_init replaces it)
         self.model_cost: Any = None  # cost-based, pre-call checks: the cost map read (_model_cost)
         self.aliased: dict[tuple[str, str], _Group] = {}  # (alias, group) -> the group keyed by the alias
 
     def current(self, router: Any) -> bool:
-        return (self.model_list is router.model_list and self.size == len(router.model_list)
+        model_list = getattr(router, N.model_list)
+        return (self.model_list is model_list and self.size == len(model_list)
                 and self.generation == COMPONENT.instantiations and _settings(router) == self.settings
                 and (self.selector is None or getattr(router, self.selector_attr, None) is self.selector)
                 and (self.model_cost is None or _same_model_cost(self.model_cost)))
@@ -193,16 +183,20 @@ def _settings(router: Any) -> tuple:
     """Router settings a selection depends on, compared per call (users set them directly,
     and edit the containers in place). A plan serves only while all are off or empty, so
     their truth is what is compared."""
-    return (router.routing_strategy, not router.routing_plugins, not router.routing_groups,
-            not router.enable_pre_call_checks, not router.enable_health_check_routing,
-            not router.enable_tag_filtering, not router.auto_routers, not router.complexity_routers,
-            not router.adaptive_routers, not router.quality_routers, router.cache.redis_cache is None)
+    return (getattr(router, N.routing_strategy), not getattr(router, N.routing_plugins),
+            not getattr(router, N.routing_groups), not getattr(router, N.enable_pre_call_checks),
+            not getattr(router, N.enable_health_check_routing), not getattr(router, N.enable_tag_filtering),
+            not getattr(router, N.auto_routers), not getattr(router, N.complexity_routers),
+            not getattr(router, N.adaptive_routers), not getattr(router, N.quality_routers),
+            getattr(router, N.cache).redis_cache is None,
+            # 1.109 counts every change of deployments and settings (apply() included)
+            getattr(router, "_registry_version", None), getattr(router, "_settings_version", None))
 
 
 def _router_reason(router: Any) -> str | None:
     from litellm.types.router import RoutingStrategy
 
-    strategy = router.routing_strategy
+    strategy = getattr(router, N.routing_strategy)
     if isinstance(strategy, RoutingStrategy):
         strategy = strategy.value
     if strategy not in SERVED_STRATEGIES:
@@ -214,19 +208,22 @@ def _router_reason(router: Any) -> str | None:
         if selector.router_cache.redis_cache is not None:
             return "redis_router_cache"
     checks = (
-        (router.routing_plugins, "routing_plugins"), (router.routing_groups, "routing_groups"),
-        (router.enable_health_check_routing, "health_check_routing"), (router.enable_tag_filtering, "tag_filtering"),
-        (any((router.auto_routers, router.complexity_routers, router.adaptive_routers, router.quality_routers)),
+        (getattr(router, N.routing_plugins), "routing_plugins"), (getattr(router, N.routing_groups), "routing_groups"),
+        (getattr(router, N.enable_health_check_routing), "health_check_routing"),
+        (getattr(router, N.enable_tag_filtering), "tag_filtering"),
+        (any(getattr(router, name) for name in (N.auto_routers, N.complexity_routers, N.adaptive_routers,
+                                                N.quality_routers)),
          "pre_routing_strategies"),
-        (router.team_model_to_deployment_indices, "team_models"),
-        (router.cache.redis_cache is not None, "redis_cooldowns"),
+        (getattr(router, N.team_model_to_deployment_indices), "team_models"),
+        (getattr(router, N.cache).redis_cache is not None, "redis_cooldowns"),
         (getattr(router, "_model_to_group", None), "routing_groups"),
+        (_router_release.FACADE and getattr(router, N.enable_pre_call_checks), "pre_call_checks_not_ported"),
     )
     for value, reason in checks:
         if value:
             return reason
     base = _Litellm.router_class
-    for name in _PIPELINE_METHODS:
+    for name in _router_release.PIPELINE_METHODS:
         if name in router.__dict__ or getattr(type(router), name, None) is not getattr(base, name, None):
             return "selection_overridden"
     return None
@@ -257,18 +254,26 @@ def _number(value: Any) -> float | None:
     return weight if weight >= 0.0 and weight != float("inf") else None
 
 
+def _classify_marker() -> Callable[[str], Any]:
+    """litellm's classify_strategy_router_model (1.109 moved it)."""
+    try:
+        from litellm.router_strategy.auto_router.auto_router_model_naming import classify_strategy_router_model
+    except ImportError:
+        from litellm.router_utils.auto_router_model_naming import classify_strategy_router_model
+    return classify_strategy_router_model
+
+
 def _group_rows(router: Any, name: str, indices: list[int], index: int, strategy: str) -> tuple[list, _Group] | str:
     """A group's deployments for the component and the host's view of them (`index`: the
     group's place in the component), or why stock serves the group."""
-    from litellm.router_utils.auto_router_model_naming import classify_strategy_router_model
-
+    classify_strategy_router_model = _classify_marker()
     rows, keys, ids, seen_ids = [], {}, [], set()
     for position, deployment_index in enumerate(indices):
-        deployment = router.model_list[deployment_index]
+        deployment = getattr(router, N.model_list)[deployment_index]
         params, info = deployment.get("litellm_params"), deployment.get("model_info")
         if type(params) is not dict or type(info) is not dict or type(info.get("id")) is not str:
             return "unusual_deployment"
-        if any(acts(info) for _, acts in _FILTERED_MODEL_INFO):
+        if any(acts(info) for _, acts in _filtered_model_info):
             return "filtered_deployment"
         if info["id"] in seen_ids:  # e.g. one deployment per organization: stock filters by id
             return "duplicate_deployment_ids"
@@ -302,8 +307,9 @@ def _group_rows(router: Any, name: str, indices: list[int], index: int, strategy
         reason = _score_group(router, name, indices, group, first, strategy)
         if reason is not None:
             return reason
-    if router.enable_pre_call_checks:
-        checks = _pre_call.read_group(router, name, [router.model_list[i] for i in indices])
+    group.text_only = _router_release.declares_no_vision([getattr(router, N.model_list)[i] for i in indices], name)
+    if getattr(router, N.enable_pre_call_checks):
+        checks = _pre_call.read_group(router, name, [getattr(router, N.model_list)[i] for i in indices])
         if isinstance(checks, str):
             return checks
         group.checks = checks
@@ -314,7 +320,7 @@ def _score_group(router: Any, name: str, indices: list[int], group: _Group, cand
                  strategy: str) -> str | None:
     """What latency-, cost- and usage-based scoring reads of the group's deployments, or why
     stock serves the group."""
-    deployments = [router.model_list[i] for i in indices]
+    deployments = [getattr(router, N.model_list)[i] for i in indices]
     group.indices = list(indices)
     if strategy == "usage-based-routing-v2":
         group.limits = [_router_scores.usage_limits(deployment) for deployment in deployments]
@@ -328,7 +334,7 @@ def _score_group(router: Any, name: str, indices: list[int], group: _Group, cand
             group.reads = [_router_scores.cost(deployment) for deployment in deployments]
         except Exception:  # stock raises it on every selection in the group
             return "unusual_cost"
-    group.candidates = _router_scores.candidates_by_id(router.model_list, group, candidates)
+    group.candidates = _router_scores.candidates_by_id(getattr(router, N.model_list), group, candidates)
     return None
 
 
@@ -338,8 +344,8 @@ def _build(router: Any) -> _Plan:
     plan.reason = _router_reason(router)
     if plan.reason is None:
         rows = []
-        for name, indices in router.model_name_to_deployment_indices.items():
-            if name not in router.model_names:
+        for name, indices in getattr(router, N.model_name_to_deployment_indices).items():
+            if name not in getattr(router, N.model_names):
                 plan.handed[name] = "unindexed_group"
                 continue
             built = _group_rows(router, name, list(indices), len(rows), plan.strategy)
@@ -351,7 +357,8 @@ def _build(router: Any) -> _Plan:
         if plan.strategy != "simple-shuffle":
             plan.selector = _selector(router, plan.strategy)
             plan.selector_attr = router._DEFAULT_SELECTOR_ATTR_BY_STRATEGY[plan.strategy]
-        if plan.strategy == "cost-based-routing" or router.enable_pre_call_checks:
+        if (plan.strategy == "cost-based-routing" or getattr(router, N.enable_pre_call_checks)
+                or _router_release.FACADE):  # 1.109 reads vision support from the cost map
             plan.model_cost = _model_cost()  # costs, context windows: read from it
         plan.generation = COMPONENT.instantiations
         plan.handle = COMPONENT.router("create", json.dumps(rows))
@@ -378,6 +385,7 @@ def _remove_forgotten() -> None:
 
 
 def _plan(router: Any) -> _Plan:
+    router = _router_release.holder(router)
     plan = router.__dict__.get(_PLAN)
     if plan is None or not plan.current(router):
         plan = _build(router)
@@ -388,7 +396,7 @@ def invalidate(router: Any) -> None:
     """Forget a Router's plan: the next selection reads its deployments again. Router
     methods that change deployments do this; code that edits `router.model_list` entries
     in place must call `fast_litellm.router_changed(router)`."""
-    router.__dict__.pop(_PLAN, None)
+    _router_release.holder(router).__dict__.pop(_PLAN, None)
 
 
 def _unexpired(cache: Any, key: str, now: float) -> Any:
@@ -406,7 +414,7 @@ def _cooled_positions(router: Any, group: _Group) -> str | None:
     """Positions of the group's deployments cooling down, by litellm's own rule (an entry
     in the cooldown store, unexpired, timestamp + cooldown_time still ahead), joined for
     the component; None for an entry we do not recognise."""
-    store = router.cooldown_cache.in_memory_cache
+    store = getattr(router, N.cooldown_cache).in_memory_cache
     if not store.cache_dict:
         return ""
     cooled = []
@@ -448,7 +456,7 @@ def _request_reason(request_kwargs: Any) -> str | None:
         return None
     if type(request_kwargs) is not dict:
         return "unusual_request_kwargs"
-    if not _REQUEST_OPTIONS.isdisjoint(request_kwargs):
+    if not _request_options.isdisjoint(request_kwargs):
         return "request_routing_options"
     try:
         "".join(request_kwargs)  # stock validates the keys as str (pydantic) and raises otherwise
@@ -491,7 +499,7 @@ def _target(router: Any, model: Any, request_kwargs: Any, asynchronous: bool = F
     if type(model) is not str:
         return "not_a_model_group"
     requested = model
-    if router.model_group_alias:
+    if getattr(router, N.model_group_alias):
         model = _aliased(router, model)
         if model is None:
             return "model_group_alias"
@@ -514,10 +522,10 @@ def _aliased(router: Any, model: str) -> str | None:
     which stock looks up before aliases). From there stock uses the target's deployments,
     pre-call checks and weights; only its async selectors read their state (least-busy's
     counts, latency's and cost's maps) under the requested name (_target)."""
-    target = _Litellm.resolve_alias(router.model_group_alias, model)
+    target = _Litellm.resolve_alias(getattr(router, N.model_group_alias), model)
     if target is None:
         return model
-    if model not in router.model_names and router.has_model_id(model):
+    if model not in getattr(router, N.model_names) and getattr(router, N.has_model_id)(model):
         return None
     return target
 
@@ -527,6 +535,12 @@ def _pick(router: Any, plan: _Plan, group: _Group, excluded: Any = None, request
     """The deployment stock would select in `group`, or a str: why stock must select it.
     `excluded` (deployment ids, for fast_litellm's own API) are left out as litellm leaves
     out its `_excluded_deployment_ids`: after the order filter."""
+    if _router_release.FACADE:  # 1.109 drops deployments declaring no vision for image requests
+        image = _router_release.carries_image(messages, request_kwargs)
+        if image is None:
+            return "unusual_messages"
+        if image and group.text_only:
+            return "image_request_text_only_deployment"
     cooled = _cooled_positions(router, group)
     if cooled is None:
         return "unrecognised_cooldown_entry"
@@ -552,7 +566,7 @@ def _pick(router: Any, plan: _Plan, group: _Group, excluded: Any = None, request
             if packed is None:
                 raise RuntimeError(f"component refused {request}")
             positions = [int(p) for p in packed.split(";")] if packed else []
-            candidates = _router_scores.candidates_by_id(router.model_list, group, positions)
+            candidates = _router_scores.candidates_by_id(getattr(router, N.model_list), group, positions)
         if not candidates:
             return "no_deployment_available"  # stock raises its no-deployments error
         if plan.strategy == "latency-based-routing":
@@ -586,7 +600,7 @@ def _pick(router: Any, plan: _Plan, group: _Group, excluded: Any = None, request
     index = COMPONENT.router_packed(request, plan.generation)
     if index < 0:
         raise RuntimeError(f"component refused {request}")
-    model_list = router.model_list
+    model_list = getattr(router, N.model_list)
     if plan.model_list is not model_list or index >= len(model_list):
         invalidate(router)  # changed by another thread since the checks above
         return "router_changed_meanwhile"
@@ -620,15 +634,22 @@ class _Litellm:
         from litellm.integrations.custom_logger import CustomLogger
         from litellm.integrations.otel.runtime import _otel_runtime
         from litellm.router_strategy.simple_shuffle import _ROUTER_LOGGER
-        from litellm.router_utils.common_utils import resolve_model_group_alias
         from litellm.router_utils.routing_read_batch import RoutingPrefetch
+
+        try:  # 1.109 moved it
+            from litellm.litellm_core_utils.routing_common_utils import resolve_model_group_alias
+        except ImportError:
+            from litellm.router_utils.common_utils import resolve_model_group_alias
 
         cls.module, cls.otel_runtime, cls.router_logger = litellm, _otel_runtime, _ROUTER_LOGGER
         from litellm.router import Router, ServiceTypes, get_parent_otel_span_from_kwargs
 
         from litellm._service_logger import ServiceLogging
 
-        cls.router_class, cls.service_types, cls.parent_span = Router, ServiceTypes, get_parent_otel_span_from_kwargs
+        # the class whose methods a selection runs (1.109: the core class), for the
+        # overridden-pipeline check
+        cls.router_class = _router_release.patched_class(Router)
+        cls.service_types, cls.parent_span = ServiceTypes, get_parent_otel_span_from_kwargs
         cls.service_hook = ServiceLogging.async_service_success_hook
         cls.prefetch, cls.custom_logger = RoutingPrefetch, CustomLogger
         cls.resolve_alias = resolve_model_group_alias
@@ -692,7 +713,7 @@ def _call_reason(router: Any, specific_deployment: Any) -> str | None:
     """Why stock must select, from the call itself and its surroundings."""
     if specific_deployment:
         return "specific_deployment"
-    return _environment_reason(router)
+    return _environment_reason(router) or _router_release.call_reason()
 
 
 def _select(router: Any, model: Any, specific_deployment: Any, request_kwargs: Any, excluded: Any = None,
@@ -723,7 +744,8 @@ def select_excluding(router: Any, model: Any, request_kwargs: Any, excluded: lis
     picked = _select(router, model, False, request_kwargs, excluded)
     # none left: exact as False where stock finds it before any draw or write (the scoring
     # strategies shuffle or write first: litellm answers those)
-    if picked == "no_deployment_available" and router.routing_strategy not in _router_scores.SCORED_STRATEGIES:
+    if (picked == "no_deployment_available"
+            and getattr(router, N.routing_strategy) not in _router_scores.SCORED_STRATEGIES):
         return False
     if type(picked) is str:
         STATS.handed_off(OPERATION, picked)
@@ -757,14 +779,14 @@ _strategy_reasons: dict = {}
 def _route(router: Any) -> int | str:
     """ACCELERATED, SHADOW, or why stock selects: the strategy first (a plain comparison:
     it runs on every selection of a router we do not serve), then the flag."""
-    strategy = router.routing_strategy
+    strategy = getattr(router, N.routing_strategy)
     return FLAGS.route(FEATURE) if strategy in SERVED_STRATEGIES else _strategy_reason(strategy)
 
 
 def _route_sync(router: Any) -> int | str:
     """_route for a sync selection: litellm's cost-based selector is async only (its sync
     path raises), so stock answers those."""
-    if router.routing_strategy == "cost-based-routing":
+    if getattr(router, N.routing_strategy) == "cost-based-routing":
         return "cost_based_sync"
     return _route(router)
 
@@ -809,6 +831,7 @@ async def async_get_available_deployment(self, model, request_kwargs, messages=N
         picked = await _async_select(self, model, request_kwargs, messages, input, specific_deployment)
     except Exception as e:
         # what stock's own selection does with an exception of the pre-routing hook
+        _router_release.mark_selection_failure(e)
         traceback_exception = traceback.format_exc()
         logging_obj = request_kwargs.get("litellm_logging_obj", None) if request_kwargs is not None else None
         if logging_obj is not None:
@@ -818,7 +841,7 @@ async def async_get_available_deployment(self, model, request_kwargs, messages=N
     if type(picked) is str:
         STATS.handed_off(OPERATION, picked)
         return await stock(self, model, request_kwargs, messages, input, specific_deployment)
-    if self.routing_strategy != "simple-shuffle":
+    if getattr(self, N.routing_strategy) != "simple-shuffle":
         _report_selection_time(self, request_kwargs, started)
     _served_one()
     return picked
@@ -845,7 +868,8 @@ def _async_reason(router: Any) -> str | None:
     if _Litellm.prefetch.armed():
         return "routing_prefetch"
     custom_logger, default_filter = _Litellm.custom_logger, _Litellm.default_filter
-    for callback in _Litellm.module.callbacks:
+    callbacks = router._routing_callbacks() if _router_release.FACADE else _Litellm.module.callbacks
+    for callback in callbacks:
         if not isinstance(callback, custom_logger):
             continue
         if ((type(callback).async_filter_deployments is not default_filter
@@ -916,12 +940,13 @@ async def _async_select(router, model, request_kwargs, messages, input, specific
         if request_kwargs is None:
             return "unusual_request_kwargs"
         if _hook_has_work(request_kwargs):
-            response = await router.async_pre_routing_hook(model=model, request_kwargs=request_kwargs,
-                                                           messages=messages, input=input,
-                                                           specific_deployment=specific_deployment)
+            response = await getattr(router, N.async_pre_routing_hook)(
+                model=model, request_kwargs=request_kwargs, messages=messages, input=input,
+                specific_deployment=specific_deployment)
             if response is not None:  # not without pre-routing strategies (checked per router)
                 raise RuntimeError("pre-routing hook answered on a router without pre-routing strategies")
-            router._restore_client_ceiling_no_tier_pins(request_kwargs)
+            if not _router_release.FACADE:  # 1.109's hook restores the ceiling itself, first
+                router._restore_client_ceiling_no_tier_pins(request_kwargs)
     # on a hand-off stock runs the hook again: without pre-routing strategies its writes
     # are records and clears of None, the same the second time
     return _guarded(_pick, router, *target, None, request_kwargs, messages, input)
@@ -987,29 +1012,41 @@ def _check(router_class: Any) -> list[str]:
     import inspect
 
     problems = []
+    target = _router_release.patched_class(router_class)
     for name, expected in _EXPECTED_PARAMS.items():
+        name = _entry_points()[name]
         try:
-            params = list(inspect.signature(getattr(router_class, name)).parameters)
+            params = list(inspect.signature(getattr(target, name)).parameters)
         except (AttributeError, TypeError, ValueError):
             params = None
         if params != expected:
             problems.append(f"Router.{name} signature {params} differs from the tested {expected}")
-    for name in (*_MUTATORS, "has_model_id"):
-        if not callable(getattr(router_class, name, None)):
+    for name in (*_MUTATORS, N.has_model_id, N.async_pre_routing_hook):
+        if not callable(getattr(target, name, None)):
             problems.append(f"Router.{name} not found")
     try:
         from litellm.integrations.otel.runtime import _otel_runtime  # noqa: F401
         from litellm.router_strategy.simple_shuffle import _ROUTER_LOGGER  # noqa: F401
-        from litellm.router_utils.auto_router_model_naming import classify_strategy_router_model  # noqa: F401
-        from litellm.router_utils.common_utils import resolve_model_group_alias  # noqa: F401
         from litellm.router_utils.routing_read_batch import RoutingPrefetch  # noqa: F401
         from litellm.caching.in_memory_cache import InMemoryCache
 
+        _classify_marker()
+        _Litellm.resolve()
         if not hasattr(InMemoryCache(), "_clock"):
             problems.append("InMemoryCache._clock not found")
     except Exception as exc:
         problems.append(f"{type(exc).__name__}: {exc}")
     return problems + _router_scores.problems() + _pre_call.problems()
+
+
+def _entry_points() -> dict[str, str]:
+    """Our selection function -> the name requests call it by on the installed release
+    (1.109's async endpoints call the core's `_core_async_get_available_deployment`; its
+    old name is a deprecated alias on the facade that requests never reach)."""
+    if _router_release.FACADE:
+        return {"get_available_deployment": "get_available_deployment",
+                "async_get_available_deployment": "_core_async_get_available_deployment"}
+    return {name: name for name in _EXPECTED_PARAMS}
 
 
 def _invalidating(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -1025,26 +1062,54 @@ def _invalidating(method: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+_INSTALLED: dict[str, Any] = {}  # name on the patched class -> what we put there
+_request_options = _REQUEST_OPTIONS  # with the release's own (install)
+_filtered_model_info = _FILTERED_MODEL_INFO
+
+
 def install() -> bool:
-    """Put our selection on litellm's Router class, if its internals are the tested ones."""
+    """Put our selection on litellm's Router class (1.109: on its core class), if its
+    internals are the tested ones."""
+    global SERVED_STRATEGIES, _request_options, _filtered_model_info
     from litellm.router import Router
 
     with _lock:
         if ORIGINALS:
             return True
+        try:
+            _router_release.resolve(Router)
+        except Exception as exc:
+            PROBLEMS[:] = [f"{type(exc).__name__}: {exc}"]
+            return False
         PROBLEMS[:] = _check(Router)
         if PROBLEMS:
             return False
-        _Litellm.resolve()
         _router_scores._Litellm.resolve()
         _pre_call._Litellm.resolve()
-        for name in _MUTATORS:
-            ORIGINALS[name] = Router.__dict__[name]
-            setattr(Router, name, _invalidating(Router.__dict__[name]))
-        ORIGINALS["get_available_deployment"] = Router.__dict__["get_available_deployment"]
-        ORIGINALS["async_get_available_deployment"] = Router.__dict__["async_get_available_deployment"]
-        Router.get_available_deployment = get_available_deployment
-        Router.async_get_available_deployment = async_get_available_deployment
+        target = _router_release.patched_class(Router)
+        replacements = {"get_available_deployment": get_available_deployment,
+                        "async_get_available_deployment": async_get_available_deployment}
+        if _router_release.FACADE:
+            # 1.109: litellm's kubernetes pod resolution wraps both entry points; ours go
+            # inside it, and stock (a hand-off) is the method it wraps
+            from litellm.router_utils.kubernetes_pod_discovery import async_resolve_pods_after, resolve_pods_after
+
+            SERVED_STRATEGIES = _ALL_STRATEGIES - _router_release.not_ported().keys()
+            _request_options = _REQUEST_OPTIONS | _router_release.REQUEST_OPTIONS_1109
+            _filtered_model_info = _FILTERED_MODEL_INFO + _router_release.FILTERED_MODEL_INFO_1109
+            ORIGINALS["get_available_deployment"] = target._get_available_deployment_unresolved
+            ORIGINALS["async_get_available_deployment"] = target._async_get_available_deployment_unresolved
+            replacements = {"get_available_deployment": resolve_pods_after(get_available_deployment),
+                            "async_get_available_deployment": async_resolve_pods_after(async_get_available_deployment)}
+        else:  # 1.109 counts changes in _registry_version (_settings): nothing to wrap there
+            SERVED_STRATEGIES, _request_options, _filtered_model_info = (_ALL_STRATEGIES, _REQUEST_OPTIONS,
+                                                                        _FILTERED_MODEL_INFO)
+            for name in _MUTATORS:
+                _replace(target, name, _invalidating(target.__dict__[name]))
+            for name in replacements:
+                ORIGINALS[name] = target.__dict__[name]
+        for name, replacement in replacements.items():
+            _replace(target, _entry_points()[name], replacement)
         import litellm.utils
 
         counting = _router_scores.counting_edits(_Litellm.module.register_model)
@@ -1054,13 +1119,29 @@ def install() -> bool:
         return True
 
 
+def _replace(target: type, name: str, replacement: Any) -> None:
+    """Put `replacement` on the class, remembering what the class itself held (uninstall)."""
+    ORIGINALS.setdefault(f"held:{name}", target.__dict__.get(name, _ABSENT))
+    _INSTALLED[name] = replacement
+    type.__setattr__(target, name, replacement)
+
+
+_ABSENT = object()
+
+
 def uninstall() -> bool:
     from litellm.router import Router
 
     with _lock:
         restored = bool(ORIGINALS)
-        for name, original in ORIGINALS.items():
-            setattr(Router, name, original)
+        target = _router_release.patched_class(Router)
+        for name in _INSTALLED:
+            held = ORIGINALS[f"held:{name}"]
+            if held is _ABSENT:
+                type.__delattr__(target, name)
+            else:
+                type.__setattr__(target, name, held)
+        _INSTALLED.clear()
         ORIGINALS.clear()
         while _REGISTER_MODEL:
             module, original = _REGISTER_MODEL.pop()
@@ -1074,9 +1155,11 @@ def status() -> dict:
         from litellm.router import Router
     except Exception as exc:
         return {"patched": False, "problem": f"{type(exc).__name__}: {exc}"}
-    live = (Router.__dict__.get("get_available_deployment") is get_available_deployment
-            and Router.__dict__.get("async_get_available_deployment") is async_get_available_deployment)
+    target = _router_release.patched_class(Router)
+    live = bool(_INSTALLED) and all(target.__dict__.get(name) is fn for name, fn in _INSTALLED.items())
     out: dict = {"patched": live, "strategies": sorted(SERVED_STRATEGIES)}
+    if live and _router_release.not_ported():
+        out["left_to_litellm_on_this_release"] = _router_release.not_ported()
     if PROBLEMS:
         out["problems"] = list(PROBLEMS)
     return out
@@ -1085,7 +1168,7 @@ def status() -> dict:
 def router_report(router: Any) -> dict:
     """For one Router: which model groups the component selects for, and why the others
     stay with litellm."""
-    plan = _plan(router)
+    plan = _plan(_router_release.holder(router))
     if plan.reason is not None:
         return {"accelerated_groups": [], "reason": plan.reason}
     return {"accelerated_groups": sorted(plan.groups), "handed_to_litellm": dict(sorted(plan.handed.items())),
