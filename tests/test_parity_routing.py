@@ -737,3 +737,27 @@ def test_calls_1109_narrows_by_context_are_left_to_litellm():
     served = _route_stats()["component"]
     _compare_one(router, "group-0", {})
     assert _route_stats()["component"] == served + 1
+
+
+@only_1109
+def test_kubernetes_pod_discovery_stays_litellms():
+    """1.109 wraps both selection entry points in its kubernetes pod resolution, which
+    rewrites a picked deployment's api_base when it asks for pod discovery. Ours are not
+    wrapped (it returns every other deployment unchanged): such groups, and a Router whose
+    discovery object is not litellm's own, are left to litellm."""
+    deployments = [_deployment(i, 0, {}) for i in range(2)] + [_deployment(2, 1, {})]
+    deployments[1]["litellm_params"]["kubernetes_pod_discovery"] = True
+    router = Router(model_list=deployments)
+    report = _router.router_report(router)
+    assert report["handed_to_litellm"] == {"group-0": "kubernetes_pod_discovery"}
+    assert report["accelerated_groups"] == ["group-1"]
+    for seed in range(4):
+        random.seed(seed)
+        _compare_one(router, "group-0", {})
+
+    class Discovery(type(router._core._core_kubernetes_pod_discovery)):
+        pass
+
+    router._core._core_kubernetes_pod_discovery = Discovery()
+    assert _router.router_report(router)["reason"] == "kubernetes_pod_discovery_replaced"
+    _compare_one(router, "group-1", {})

@@ -188,9 +188,7 @@ def _settings(router: Any) -> tuple:
             not getattr(router, N.enable_health_check_routing), not getattr(router, N.enable_tag_filtering),
             not getattr(router, N.auto_routers), not getattr(router, N.complexity_routers),
             not getattr(router, N.adaptive_routers), not getattr(router, N.quality_routers),
-            getattr(router, N.cache).redis_cache is None,
-            # 1.109 counts every change of deployments and settings (apply() included)
-            getattr(router, "_registry_version", None), getattr(router, "_settings_version", None))
+            getattr(router, N.cache).redis_cache is None, *_router_release.settings(router))
 
 
 def _router_reason(router: Any) -> str | None:
@@ -218,10 +216,11 @@ def _router_reason(router: Any) -> str | None:
         (getattr(router, N.cache).redis_cache is not None, "redis_cooldowns"),
         (getattr(router, "_model_to_group", None), "routing_groups"),
         (_router_release.FACADE and getattr(router, N.enable_pre_call_checks), "pre_call_checks_not_ported"),
+        (_router_release.router_reason(router), None),
     )
     for value, reason in checks:
         if value:
-            return reason
+            return reason or value
     base = _Litellm.router_class
     for name in _router_release.PIPELINE_METHODS:
         if name in router.__dict__ or getattr(type(router), name, None) is not getattr(base, name, None):
@@ -273,6 +272,9 @@ def _group_rows(router: Any, name: str, indices: list[int], index: int, strategy
         params, info = deployment.get("litellm_params"), deployment.get("model_info")
         if type(params) is not dict or type(info) is not dict or type(info.get("id")) is not str:
             return "unusual_deployment"
+        reason = _router_release.deployment_reason(params)
+        if reason is not None:
+            return reason
         if any(acts(info) for _, acts in _filtered_model_info):
             return "filtered_deployment"
         if info["id"] in seen_ids:  # e.g. one deployment per organization: stock filters by id
@@ -1090,17 +1092,14 @@ def install() -> bool:
         replacements = {"get_available_deployment": get_available_deployment,
                         "async_get_available_deployment": async_get_available_deployment}
         if _router_release.FACADE:
-            # 1.109: litellm's kubernetes pod resolution wraps both entry points; ours go
-            # inside it, and stock (a hand-off) is the method it wraps
-            from litellm.router_utils.kubernetes_pod_discovery import async_resolve_pods_after, resolve_pods_after
-
+            # 1.109: litellm's kubernetes pod resolution wraps both entry points (stock, on a
+            # hand-off, keeps it); ours are not wrapped: it returns a deployment unchanged
+            # unless that asks for pod discovery, and those groups are litellm's
             SERVED_STRATEGIES = _ALL_STRATEGIES - _router_release.not_ported().keys()
             _request_options = _REQUEST_OPTIONS | _router_release.REQUEST_OPTIONS_1109
             _filtered_model_info = _FILTERED_MODEL_INFO + _router_release.FILTERED_MODEL_INFO_1109
-            ORIGINALS["get_available_deployment"] = target._get_available_deployment_unresolved
-            ORIGINALS["async_get_available_deployment"] = target._async_get_available_deployment_unresolved
-            replacements = {"get_available_deployment": resolve_pods_after(get_available_deployment),
-                            "async_get_available_deployment": async_resolve_pods_after(async_get_available_deployment)}
+            for name in replacements:
+                ORIGINALS[name] = target.__dict__[_entry_points()[name]]
         else:  # 1.109 counts changes in _registry_version (_settings): nothing to wrap there
             SERVED_STRATEGIES, _request_options, _filtered_model_info = (_ALL_STRATEGIES, _REQUEST_OPTIONS,
                                                                         _FILTERED_MODEL_INFO)

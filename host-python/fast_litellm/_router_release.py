@@ -37,6 +37,7 @@ class Names:
     enable_health_check_routing = "enable_health_check_routing"
     has_model_id = "has_model_id"
     async_pre_routing_hook = "async_pre_routing_hook"
+    kubernetes_pod_discovery = "kubernetes_pod_discovery"  # 1.109 only
 
 
 # The Router methods stock's selection runs: a subclass (or an instance) overriding one is
@@ -104,6 +105,7 @@ class _Litellm:
     carries_image: Any = None  # PythonCore._request_carries_image
     declares_no_vision: Any = None  # PythonCore._deployment_declares_no_vision
     mark_selection_failure: Any = None
+    pod_discovery_class: Any = None  # KubernetesPodDiscovery
 
 
 def resolve(router_class: Any) -> None:
@@ -128,6 +130,7 @@ def resolve(router_class: Any) -> None:
     from litellm.litellm_core_utils.batch_utils import _batch_create_routing
     from litellm.router_utils.cooldown_handlers import mark_deployment_selection_failure
     from litellm.router_utils.embedding_batch_size_check import _SELECTING_FOR_EMBEDDING
+    from litellm.router_utils.kubernetes_pod_discovery import KubernetesPodDiscovery
 
     _Litellm.selecting_for_embedding = _SELECTING_FOR_EMBEDDING
     _Litellm.batch_create_routing = _batch_create_routing
@@ -138,6 +141,7 @@ def resolve(router_class: Any) -> None:
     _Litellm.carries_image = core._request_carries_image
     _Litellm.declares_no_vision = core._deployment_declares_no_vision
     _Litellm.mark_selection_failure = mark_deployment_selection_failure
+    _Litellm.pod_discovery_class = KubernetesPodDiscovery
 
 
 def not_ported() -> dict[str, str]:
@@ -153,6 +157,35 @@ def patched_class(router_class: Any) -> Any:
 def holder(router: Any) -> Any:
     """The object a selection runs on (and our plan lives on) for a Router users hold."""
     return router.__dict__.get("_core", router)
+
+
+def settings(router: Any) -> tuple:
+    """What else a plan depends on, on 1.109: its counts of changes to deployments and
+    settings (apply() included), and the pod discovery object its entry points consult."""
+    if not FACADE:
+        return ()
+    return router._registry_version, router._settings_version, getattr(router, Names.kubernetes_pod_discovery)
+
+
+def router_reason(router: Any) -> str | None:
+    """Why a 1.109 Router's selections stay litellm's: a kubernetes pod discovery that is not
+    litellm's own (its entry points hand every pick to it; ours are installed without that
+    wrapper, which returns a deployment unchanged unless it asks for pod discovery)."""
+    if not FACADE:
+        return None
+    discovery = getattr(router, Names.kubernetes_pod_discovery)
+    if type(discovery) is not _Litellm.pod_discovery_class or {"resolve_deployment", "async_resolve_deployment"} & vars(
+            discovery).keys():
+        return "kubernetes_pod_discovery_replaced"
+    return None
+
+
+def deployment_reason(params: dict) -> str | None:
+    """Why a group with this deployment stays litellm's on 1.109 (pod discovery rewrites
+    the picked deployment's api_base)."""
+    if FACADE and params.get("kubernetes_pod_discovery") is True:
+        return "kubernetes_pod_discovery"
+    return None
 
 
 def call_reason() -> str | None:
