@@ -76,15 +76,22 @@ def log_successes(router, strategy: str) -> None:
             selector.log_success_event(kwargs, ModelResponse(usage=usage), start, end)
 
 
+def _core(router):
+    """What a request's selection runs on: litellm 1.109's Router forwards to its core."""
+    return router.__dict__.get("_core", router)
+
+
 def _sync(router, stock: bool):
-    method = _router.ORIGINALS["get_available_deployment"] if stock else type(router).get_available_deployment
-    return lambda: method(router, "group-1", MESSAGES)
+    core = _core(router)
+    method = _router.ORIGINALS["get_available_deployment"] if stock else type(core).get_available_deployment
+    return lambda: method(core, "group-1", MESSAGES)
 
 
 def _async(router, stock: bool):
-    method = (_router.ORIGINALS["async_get_available_deployment"] if stock
-              else type(router).async_get_available_deployment)
-    return lambda: method(router, "group-1", {}, MESSAGES)
+    core = _core(router)
+    name = _router._entry_points()["async_get_available_deployment"]  # what acompletion calls
+    method = _router.ORIGINALS["async_get_available_deployment"] if stock else getattr(type(core), name)
+    return lambda: method(core, "group-1", {}, MESSAGES)
 
 
 def _same_picks(router, is_async: bool) -> bool:
