@@ -145,7 +145,7 @@ class _Plan:
 
     def __init__(self, router: Any) -> None:
         self.model_list = getattr(router, N.model_list)
-        self.size = len(getattr(router, N.model_list))
+        self.size = len(self.model_list)
         self.settings = _settings(router)
         self.handle: int | None = None
         self.generation = -1
@@ -215,12 +215,13 @@ def _router_reason(router: Any) -> str | None:
         (getattr(router, N.team_model_to_deployment_indices), "team_models"),
         (getattr(router, N.cache).redis_cache is not None, "redis_cooldowns"),
         (getattr(router, "_model_to_group", None), "routing_groups"),
-        (_router_release.FACADE and getattr(router, N.enable_pre_call_checks), "pre_call_checks_not_ported"),
-        (_router_release.router_reason(router), None),
     )
     for value, reason in checks:
         if value:
-            return reason or value
+            return reason
+    reason = _router_release.router_reason(router)
+    if reason is not None:
+        return reason
     base = _Litellm.router_class
     for name in _router_release.PIPELINE_METHODS:
         if name in router.__dict__ or getattr(type(router), name, None) is not getattr(base, name, None):
@@ -266,9 +267,10 @@ def _group_rows(router: Any, name: str, indices: list[int], index: int, strategy
     """A group's deployments for the component and the host's view of them (`index`: the
     group's place in the component), or why stock serves the group."""
     classify_strategy_router_model = _classify_marker()
+    model_list = getattr(router, N.model_list)
+    deployments = [model_list[i] for i in indices]
     rows, keys, ids, seen_ids = [], {}, [], set()
-    for position, deployment_index in enumerate(indices):
-        deployment = getattr(router, N.model_list)[deployment_index]
+    for position, (deployment_index, deployment) in enumerate(zip(indices, deployments)):
         params, info = deployment.get("litellm_params"), deployment.get("model_info")
         if type(params) is not dict or type(info) is not dict or type(info.get("id")) is not str:
             return "unusual_deployment"
@@ -309,9 +311,9 @@ def _group_rows(router: Any, name: str, indices: list[int], index: int, strategy
         reason = _score_group(router, name, indices, group, first, strategy)
         if reason is not None:
             return reason
-    group.text_only = _router_release.declares_no_vision([getattr(router, N.model_list)[i] for i in indices], name)
+    group.text_only = _router_release.declares_no_vision(deployments, name)
     if getattr(router, N.enable_pre_call_checks):
-        checks = _pre_call.read_group(router, name, [getattr(router, N.model_list)[i] for i in indices])
+        checks = _pre_call.read_group(router, name, deployments)
         if isinstance(checks, str):
             return checks
         group.checks = checks
@@ -1015,8 +1017,9 @@ def _check(router_class: Any) -> list[str]:
 
     problems = []
     target = _router_release.patched_class(router_class)
-    for name, expected in _EXPECTED_PARAMS.items():
-        name = _entry_points()[name]
+    entry_points = _entry_points()
+    for function, expected in _EXPECTED_PARAMS.items():
+        name = entry_points[function]
         try:
             params = list(inspect.signature(getattr(target, name)).parameters)
         except (AttributeError, TypeError, ValueError):
@@ -1064,7 +1067,7 @@ def _invalidating(method: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-_INSTALLED: dict[str, Any] = {}  # name on the patched class -> what we put there
+_INSTALLED: dict[str, tuple] = {}  # name on the patched class -> (what we put there, what it held)
 _request_options = _REQUEST_OPTIONS  # with the release's own (install)
 _filtered_model_info = _FILTERED_MODEL_INFO
 
@@ -1088,27 +1091,21 @@ def install() -> bool:
             return False
         _router_scores._Litellm.resolve()
         _pre_call._Litellm.resolve()
+        SERVED_STRATEGIES = _ALL_STRATEGIES - _router_release.not_ported().keys()
+        _request_options = _REQUEST_OPTIONS | _router_release.EXTRA_REQUEST_OPTIONS
+        _filtered_model_info = _FILTERED_MODEL_INFO + _router_release.EXTRA_FILTERED_MODEL_INFO
         target = _router_release.patched_class(Router)
-        replacements = {"get_available_deployment": get_available_deployment,
-                        "async_get_available_deployment": async_get_available_deployment}
-        if _router_release.FACADE:
-            # 1.109: litellm's kubernetes pod resolution wraps both entry points (stock, on a
-            # hand-off, keeps it); ours are not wrapped: it returns a deployment unchanged
-            # unless that asks for pod discovery, and those groups are litellm's
-            SERVED_STRATEGIES = _ALL_STRATEGIES - _router_release.not_ported().keys()
-            _request_options = _REQUEST_OPTIONS | _router_release.REQUEST_OPTIONS_1109
-            _filtered_model_info = _FILTERED_MODEL_INFO + _router_release.FILTERED_MODEL_INFO_1109
-            for name in replacements:
-                ORIGINALS[name] = target.__dict__[_entry_points()[name]]
-        else:  # 1.109 counts changes in _registry_version (_settings): nothing to wrap there
-            SERVED_STRATEGIES, _request_options, _filtered_model_info = (_ALL_STRATEGIES, _REQUEST_OPTIONS,
-                                                                        _FILTERED_MODEL_INFO)
+        if not _router_release.FACADE:  # 1.109 counts such changes itself (_settings)
             for name in _MUTATORS:
                 _replace(target, name, _invalidating(target.__dict__[name]))
-            for name in replacements:
-                ORIGINALS[name] = target.__dict__[name]
-        for name, replacement in replacements.items():
-            _replace(target, _entry_points()[name], replacement)
+        # 1.109: litellm's kubernetes pod resolution wraps both entry points (stock, on a
+        # hand-off, keeps it); ours are not wrapped: it returns a deployment unchanged unless
+        # that asks for pod discovery, and those groups are litellm's
+        entry_points = _entry_points()
+        for function, replacement in (("get_available_deployment", get_available_deployment),
+                                      ("async_get_available_deployment", async_get_available_deployment)):
+            ORIGINALS[function] = target.__dict__[entry_points[function]]
+            _replace(target, entry_points[function], replacement)
         import litellm.utils
 
         counting = _router_scores.counting_edits(_Litellm.module.register_model)
@@ -1120,8 +1117,7 @@ def install() -> bool:
 
 def _replace(target: type, name: str, replacement: Any) -> None:
     """Put `replacement` on the class, remembering what the class itself held (uninstall)."""
-    ORIGINALS.setdefault(f"held:{name}", target.__dict__.get(name, _ABSENT))
-    _INSTALLED[name] = replacement
+    _INSTALLED[name] = (replacement, target.__dict__.get(name, _ABSENT))
     type.__setattr__(target, name, replacement)
 
 
@@ -1134,8 +1130,7 @@ def uninstall() -> bool:
     with _lock:
         restored = bool(ORIGINALS)
         target = _router_release.patched_class(Router)
-        for name in _INSTALLED:
-            held = ORIGINALS[f"held:{name}"]
+        for name, (_, held) in _INSTALLED.items():
             if held is _ABSENT:
                 type.__delattr__(target, name)
             else:
@@ -1155,7 +1150,7 @@ def status() -> dict:
     except Exception as exc:
         return {"patched": False, "problem": f"{type(exc).__name__}: {exc}"}
     target = _router_release.patched_class(Router)
-    live = bool(_INSTALLED) and all(target.__dict__.get(name) is fn for name, fn in _INSTALLED.items())
+    live = bool(_INSTALLED) and all(target.__dict__.get(name) is fn for name, (fn, _) in _INSTALLED.items())
     out: dict = {"patched": live, "strategies": sorted(SERVED_STRATEGIES)}
     if live and _router_release.not_ported():
         out["left_to_litellm_on_this_release"] = _router_release.not_ported()
@@ -1167,7 +1162,7 @@ def status() -> dict:
 def router_report(router: Any) -> dict:
     """For one Router: which model groups the component selects for, and why the others
     stay with litellm."""
-    plan = _plan(_router_release.holder(router))
+    plan = _plan(router)
     if plan.reason is not None:
         return {"accelerated_groups": [], "reason": plan.reason}
     return {"accelerated_groups": sorted(plan.groups), "handed_to_litellm": dict(sorted(plan.handed.items())),

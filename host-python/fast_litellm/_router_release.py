@@ -91,6 +91,9 @@ NOT_PORTED_1109 = {
 }
 # Request keys only 1.109 routes by (a mid-stream continuation: prefill-capable deployments).
 REQUEST_OPTIONS_1109 = frozenset({"_mid_stream_continuation"})
+# What the installed release filters by besides 1.106's (resolve): added to _router's lists.
+EXTRA_REQUEST_OPTIONS: frozenset = frozenset()
+EXTRA_FILTERED_MODEL_INFO: tuple = ()
 
 
 class _Litellm:
@@ -110,19 +113,18 @@ class _Litellm:
 
 def resolve(router_class: Any) -> None:
     """Read the installed release's layout; raises if a 1.109 piece we rely on is missing."""
-    global FACADE, PIPELINE_METHODS
+    global FACADE, PIPELINE_METHODS, EXTRA_REQUEST_OPTIONS, EXTRA_FILTERED_MODEL_INFO
     FACADE = "_core_class" in vars(router_class)
-    if not FACADE:
-        for name in vars(Names):
-            if not name.startswith("_"):
-                setattr(Names, name, name)
-        PIPELINE_METHODS = PIPELINE_METHODS_1106
-        return
-    core = router_class._core_class
+    prefix = "_core_" if FACADE else ""
     for name in vars(Names):
         if not name.startswith("_"):
-            setattr(Names, name, "_core_" + name)
-    PIPELINE_METHODS = PIPELINE_METHODS_1109
+            setattr(Names, name, prefix + name)
+    PIPELINE_METHODS = PIPELINE_METHODS_1109 if FACADE else PIPELINE_METHODS_1106
+    EXTRA_REQUEST_OPTIONS = REQUEST_OPTIONS_1109 if FACADE else frozenset()
+    EXTRA_FILTERED_MODEL_INFO = FILTERED_MODEL_INFO_1109 if FACADE else ()
+    if not FACADE:
+        return
+    core = router_class._core_class
     missing = [name for name in PIPELINE_METHODS_1109 if not callable(getattr(core, name, None))]
     if missing:
         raise LookupError(f"Router core methods not found: {', '.join(missing)}")
@@ -168,11 +170,14 @@ def settings(router: Any) -> tuple:
 
 
 def router_reason(router: Any) -> str | None:
-    """Why a 1.109 Router's selections stay litellm's: a kubernetes pod discovery that is not
-    litellm's own (its entry points hand every pick to it; ours are installed without that
-    wrapper, which returns a deployment unchanged unless it asks for pod discovery)."""
+    """Why a 1.109 Router's selections stay litellm's: pre-call checks (not ported), or a
+    kubernetes pod discovery that is not litellm's own (its entry points hand every pick to
+    it; ours are installed without that wrapper, which returns a deployment unchanged
+    unless it asks for pod discovery)."""
     if not FACADE:
         return None
+    if getattr(router, Names.enable_pre_call_checks):
+        return "pre_call_checks_not_ported"
     discovery = getattr(router, Names.kubernetes_pod_discovery)
     if type(discovery) is not _Litellm.pod_discovery_class or {"resolve_deployment", "async_resolve_deployment"} & vars(
             discovery).keys():
