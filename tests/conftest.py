@@ -70,10 +70,8 @@ def environment_without_our_settings() -> dict:
 def pytest_configure(config):
     config.addinivalue_line("markers", "routing: needs fast-litellm's routing installed; skipped on a litellm "
                                        "release routing was not verified on (fast_litellm._versions.VERIFIED)")
-    config.addinivalue_line("markers", "latency_routing: latency-based routing served; skipped on a release it "
-                                       "is not ported to (fast_litellm._router_release.NOT_PORTED_1109)")
     config.addinivalue_line("markers", "pre_call_checks: enable_pre_call_checks served; skipped on a release "
-                                       "they are not ported to")
+                                       "they are not ported to (fast_litellm._router_release.NOT_PORTED_1109)")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -87,7 +85,6 @@ def pytest_collection_modifyitems(config, items):
 
     skips = {
         "routing": None if ROUTING_SERVED else f"routing is not served here: {ROUTING_UNSERVED_BECAUSE}",
-        "latency_routing": unported("latency-based-routing"),
         "pre_call_checks": unported("enable_pre_call_checks"),
     }
     for item in items:

@@ -20,6 +20,10 @@ import fast_litellm
 from fast_litellm import _router
 
 FEATURE = "rust_routing"
+# where latency-based routing keeps a deployment's latency samples in its map: 1.109 renamed
+# the key when it began dropping samples that cannot be an elapsed time
+_LATENCY_MODULE = __import__("litellm.router_strategy.lowest_latency", fromlist=["_"])
+LATENCY_KEY = "latency_normalized" if hasattr(_LATENCY_MODULE, "_usable_latency_samples") else "latency"
 
 
 @contextmanager

@@ -397,8 +397,7 @@ def test_a_router_with_other_internals_is_left_stock_and_reported(monkeypatch):
     strategies = ["cost-based-routing", "latency-based-routing", "least-busy", "simple-shuffle",
                   "usage-based-routing-v2"]
     expected = {"patched": True, "strategies": strategies}
-    if _router_release.FACADE:  # not ported to 1.109's latency-based routing yet
-        strategies.remove("latency-based-routing")
+    if _router_release.FACADE:  # 1.109's pre-call checks are not ported yet
         expected["left_to_litellm_on_this_release"] = _router_release.NOT_PORTED_1109
     assert fast_litellm.health_check()["routing"] == expected
 
@@ -700,11 +699,9 @@ def test_requests_with_images_are_routed_as_1109_routes_them(messages, in_kwargs
 
 
 @only_1109
-@pytest.mark.parametrize("settings_,reason", [({"routing_strategy": "latency-based-routing"},
-                                               "strategy_latency-based-routing"),
-                                              ({"enable_pre_call_checks": True}, "pre_call_checks_not_ported")])
-def test_what_1109_changed_and_is_not_ported_is_left_to_litellm(settings_, reason):
-    router = Router(model_list=[_deployment(i, 0, {}) for i in range(3)], **settings_)
+def test_what_1109_changed_and_is_not_ported_is_left_to_litellm():
+    reason = "pre_call_checks_not_ported"
+    router = Router(model_list=[_deployment(i, 0, {}) for i in range(3)], enable_pre_call_checks=True)
     before = _route_stats()["handed_to_litellm"].get(reason, 0)
     for is_async in (False, True):
         random.seed(5)

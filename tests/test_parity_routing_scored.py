@@ -27,7 +27,8 @@ from litellm import ModelResponse, Router
 import fast_litellm
 from fast_litellm import _router, _router_scores
 from routing_checks import (  # noqa: F401 - routing_on, model_cost_kept: autouse
-    _deployment, _handed, _id, _route_stats, callbacks_kept, model_cost_kept, pick, pick_raises, routing_on)
+    LATENCY_KEY, _deployment, _handed, _id, _route_stats, callbacks_kept, model_cost_kept, pick, pick_raises,
+    routing_on)
 
 pytestmark = pytest.mark.routing  # skipped on a litellm release routing is not verified on (conftest)
 
@@ -46,7 +47,7 @@ _router_config = st.lists(st.lists(_deployment_spec, min_size=1, max_size=5), mi
 # model_group_alias: none, a plain alias, an alias named like a group (it wins over the group)
 _aliases = st.sampled_from([{}, {"alias": "group-0"}, {"alias": "group-1", "group-0": "group-1"}])
 _routing_args = st.fixed_dictionaries({}, optional={
-    "lowest_latency_buffer": st.sampled_from([0.0, 0.5, 1.0]),
+    "lowest_latency_buffer": st.sampled_from([0.0, 0.5, 1.0, -0.5]),  # < 0: none within it
     "ttft_percentile": st.sampled_from([0.5, 0.9, 1.0]),
     "max_latency_list_size": st.sampled_from([1, 3]),
 })
@@ -150,11 +151,19 @@ def _odd(router: Router, strategy: str, deployment: dict, kind: int) -> None:
     elif kind == 1 and isinstance(stored, dict):
         stored[dep_id] = ["not", "a", "dict"]
     elif kind == 2 and isinstance(stored, dict) and isinstance(stored.get(dep_id, {}), dict):
-        stored.setdefault(dep_id, {})["latency"] = [1.0, "x"]
+        stored.setdefault(dep_id, {})[LATENCY_KEY] = [1.0, "x"]
     elif kind == 3 and isinstance(stored, dict) and isinstance(stored.get(dep_id, {}), dict):
-        stored.setdefault(dep_id, {})["latency"] = [float("nan")]
+        stored.setdefault(dep_id, {})[LATENCY_KEY] = [float("nan")]
     elif kind == 4 and isinstance(stored, dict):
-        stored["someone-else"] = {"latency": [0.01]}  # an id of no deployment of the group
+        stored["someone-else"] = {LATENCY_KEY: [0.01]}  # an id of no deployment of the group
+    elif 5 <= kind <= 10 and isinstance(stored, dict) and isinstance(stored.get(dep_id, {}), dict):
+        # samples no elapsed time gives (1.109 drops them, latencies and time to first token
+        # alike; kept, each would change the pick)
+        inf, nan = float("inf"), float("nan")
+        field, samples = [(LATENCY_KEY, [-1.0, 0.5]), (LATENCY_KEY, [-inf, 0.2]), (LATENCY_KEY, [inf]),
+                          ("time_to_first_token_seconds", [-0.5]), ("time_to_first_token_seconds", [inf, 0.3]),
+                          ("time_to_first_token_seconds", [nan, -0.1])][kind - 5]
+        stored.setdefault(dep_id, {})[field] = samples
 
 
 async def _selection(router, strategy, model, request, messages, is_async):
@@ -271,7 +280,6 @@ def _check_histories(strategy: str) -> None:
     assert _route_stats()["component"] - served_before > 150, (reasons, handed)
 
 
-@pytest.mark.latency_routing
 def test_latency_based_selections_match_litellm_on_generated_histories():
     _check_histories("latency-based-routing")
 
@@ -372,7 +380,7 @@ def _latency_router(**args) -> Router:
                                                           "api_base": f"http://127.0.0.1:9/{i}"},
                     "model_info": {"id": dep_id}} for i, dep_id in enumerate("abc")]
     router = Router(model_list=deployments, routing_strategy="latency-based-routing", routing_strategy_args=args)
-    router.cache.set_cache("g_map", {"a": {"latency": [0.2]}, "b": {"latency": [0.1]}, "c": {"latency": [0.15]}})
+    router.cache.set_cache("g_map", {"a": {LATENCY_KEY: [0.2]}, "b": {LATENCY_KEY: [0.1]}, "c": {LATENCY_KEY: [0.15]}})
     return router
 
 
@@ -381,7 +389,6 @@ def _same_as_stock(router: Router, model: str = "g", is_async: bool = False, req
                            [{"role": "user", "content": "hi"}], is_async))
 
 
-@pytest.mark.latency_routing
 def test_a_selector_replaced_by_routing_strategy_init_or_by_hand_is_read_again():
     router = _latency_router()
     for seed in range(3):
@@ -395,7 +402,7 @@ def test_a_selector_replaced_by_routing_strategy_init_or_by_hand_is_read_again()
     from litellm.router_strategy.lowest_latency import LowestLatencyLoggingHandler
 
     other = DualCache()
-    other.set_cache("g_map", {"a": {"latency": [0.01]}})
+    other.set_cache("g_map", {"a": {LATENCY_KEY: [0.01]}})
     router.lowestlatency_logger = LowestLatencyLoggingHandler(router_cache=other)
     for seed in range(3):
         random.seed(seed)
@@ -415,7 +422,6 @@ def test_register_model_under_either_name_recosts(model_cost_kept):
     _same_as_stock(router, is_async=True)
 
 
-@pytest.mark.latency_routing
 def test_the_seed_api_leaves_none_left_to_litellm_for_scoring_strategies():
     """All candidates over their limits: stock's latency selector shuffles before finding
     none, so fast_litellm's own API hands that case to litellm (same `random` state)."""
@@ -431,7 +437,7 @@ def test_the_seed_api_leaves_none_left_to_litellm_for_scoring_strategies():
     minute = datetime.datetime.now().strftime("%Y-%m-%d-%H-%M")
 
     def used_up():
-        router.cache.set_cache("g_map", {d: {minute: {"rpm": 1, "tpm": 0}, "latency": [0.1]} for d in "ab"})
+        router.cache.set_cache("g_map", {d: {minute: {"rpm": 1, "tpm": 0}, LATENCY_KEY: [0.1]} for d in "ab"})
 
     used_up()
     random.seed(3)
@@ -444,7 +450,6 @@ def test_the_seed_api_leaves_none_left_to_litellm_for_scoring_strategies():
     assert random.getstate() == after_ours
 
 
-@pytest.mark.latency_routing
 def test_a_deployment_stock_cannot_format_is_left_to_stock():
     router = _latency_router()
     router.model_list[0]["litellm_params"]["api_base"] = {"unhashable": True}  # edited in place
@@ -455,7 +460,6 @@ def test_a_deployment_stock_cannot_format_is_left_to_stock():
         _same_as_stock(router, request={"metadata": {}})
 
 
-@pytest.mark.latency_routing
 def test_shadow_mode_leaves_litellm_answering_and_its_state_alike():
     """In shadow mode the scoring strategies run ours first (random restored), then stock
     answers: the picks, the cached map and the request metadata end as stock alone leaves them."""
@@ -475,7 +479,7 @@ def test_shadow_mode_leaves_litellm_answering_and_its_state_alike():
         maps[mode] = router.cache.in_memory_cache.cache_dict["g_map"]
         metadata[mode] = [r["metadata"] for r in requests]
     assert picks["shadow"] == picks["stock"]  # c: its inserted [0] latency is the lowest
-    assert maps["shadow"] == maps["stock"] and maps["stock"]["c"]["latency"] == [0]
+    assert maps["shadow"] == maps["stock"] and maps["stock"]["c"][LATENCY_KEY] == [0]
     assert metadata["shadow"] == metadata["stock"] and "_latency_per_deployment" in metadata["stock"][0]
     assert fast_litellm.get_shadow_mismatches()["count"] == mismatches
 
@@ -485,7 +489,6 @@ def _latency_router_of(*deployments: dict, **routing_args) -> Router:
                   routing_strategy_args=routing_args)
 
 
-@pytest.mark.latency_routing
 def test_equal_latencies_of_other_types_with_a_buffer_that_is_not_a_float():
     """Stock's buffer cutoff is `lowest + buffer * lowest` of the first lowest latency in
     shuffled order. An int 1 (a ttft percentile returns a sample as is) and a float 1.0 (an
@@ -498,28 +501,72 @@ def test_equal_latencies_of_other_types_with_a_buffer_that_is_not_a_float():
     router = _latency_router_of(_deployment("a"), _deployment("b"), _deployment("c"), ttft_percentile=0.5)
     router.lowestlatency_logger.routing_args.lowest_latency_buffer = Fraction(1, 10)
     router.cache.set_cache("g_map", {
-        "a": {"latency": [5.0], "time_to_first_token_seconds": [1]},  # percentile: int 1
-        "b": {"latency": [1]},  # no ttft: the average, float 1.0
-        "c": {"latency": [5.0], "time_to_first_token_seconds": [1.1]},
+        "a": {LATENCY_KEY: [5.0], "time_to_first_token_seconds": [1]},  # percentile: int 1
+        "b": {LATENCY_KEY: [1]},  # no ttft: the average, float 1.0
+        "c": {LATENCY_KEY: [5.0], "time_to_first_token_seconds": [1.1]},
     })
     for _ in range(40):
         pick(router, request_kwargs={"stream": True})
 
 
-@pytest.mark.latency_routing
+_INF, _NAN = float("inf"), float("nan")
+
+
+@pytest.mark.parametrize("field, samples", [
+    (LATENCY_KEY, [-1.0, 0.5]), (LATENCY_KEY, [-_INF, 0.2]), (LATENCY_KEY, [_INF]), (LATENCY_KEY, [_NAN, 0.05]),
+    ("time_to_first_token_seconds", [-0.5]), ("time_to_first_token_seconds", [_INF, 0.3]),
+    ("time_to_first_token_seconds", [_NAN, -0.1]),
+], ids=["negative", "minus-inf", "inf", "nan", "ttft-negative", "ttft-inf", "ttft-nan"])
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+@pytest.mark.parametrize("args", [{}, {"lowest_latency_buffer": 0.5}, {"ttft_percentile": 0.5}],
+                         ids=["default", "buffer", "percentile"])
+def test_samples_no_elapsed_time_gives_score_as_stock_scores_them(field, samples, stream, args):
+    """1.109 drops NaN, infinite and negative samples (latencies and time to first token)
+    before scoring; 1.106 scores them as they are. Picks equal stock's on either, and the
+    1.109 cases are served (on 1.106 a NaN kept, or a cutoff that is not a number, goes to
+    litellm)."""
+    router = _latency_router(**args)
+    router.cache.in_memory_cache.cache_dict["g_map"]["c"][field] = samples
+    before = _route_stats()["component"]
+    for seed in range(4):
+        random.seed(seed)
+        _same_as_stock(router, request={"stream": stream, "metadata": {}})
+    if _router_scores._Litellm.usable_samples is not None:  # 1.109: what is left scores plainly
+        assert _route_stats()["component"] - before == 4
+
+
+def test_a_time_to_first_token_stock_cannot_filter_is_left_to_it_streaming_or_not():
+    """1.109 filters the ttft samples on every read (a sample that is not a number raises
+    there, streaming or not); 1.106 reads them only for a stream."""
+    router = _latency_router()
+    router.cache.in_memory_cache.cache_dict["g_map"]["c"]["time_to_first_token_seconds"] = ["x"]
+    for stream in (False, True):
+        random.seed(1)
+        _same_as_stock(router, request={"stream": stream})
+
+
+def test_none_within_a_negative_buffer_is_left_to_stock():
+    """With a buffer below 0 no latency is within it: 1.106 raises, 1.109 picks among all."""
+    router = _latency_router(lowest_latency_buffer=-0.5)
+    fast_litellm.reset_performance_stats()
+    for seed in range(3):
+        random.seed(seed)
+        _same_as_stock(router)
+    assert _route_stats()["handed_to_litellm"] == {"unusual_latency": 3}
+
+
 def test_a_sum_set_in_lowest_latency_is_used_as_stock_uses_it(monkeypatch):
     """litellm's average is inlined only while lowest_latency's globals do not shadow the
     builtins it calls (checked per selection: stock looks `sum` up on every call)."""
     from litellm.router_strategy import lowest_latency
 
     router = _latency_router_of(_deployment("a"), _deployment("b"))
-    router.cache.set_cache("g_map", {"a": {"latency": [1.0, 3.0]}, "b": {"latency": [2.5]}})
+    router.cache.set_cache("g_map", {"a": {LATENCY_KEY: [1.0, 3.0]}, "b": {LATENCY_KEY: [2.5]}})
     assert _id(pick(router)) == "a"  # averages 2.0 and 2.5
     monkeypatch.setattr(lowest_latency, "sum", lambda samples: max(samples) * len(samples), raising=False)
     assert _id(pick(router)) == "b"  # "averages" 3.0 and 2.5
 
 
-@pytest.mark.latency_routing
 def test_an_average_returning_another_zero_is_not_inlined(monkeypatch):
     """The check that litellm's _average_latency is the expression inlined compares its
     constants by type and repr: 0.0 == 0 == -0.0 == False == 0j, and a litellm returning
@@ -536,7 +583,7 @@ def test_an_average_returning_another_zero_is_not_inlined(monkeypatch):
     try:
         assert _router_scores._Litellm.plain_average is None
         router = _latency_router_of(_deployment("a"), _deployment("b"))
-        router.cache.set_cache("g_map", {"a": {"latency": []}, "b": {"latency": [2.5]}})
+        router.cache.set_cache("g_map", {"a": {LATENCY_KEY: []}, "b": {LATENCY_KEY: [2.5]}})
         pick_raises(router)
     finally:
         monkeypatch.undo()
@@ -544,7 +591,6 @@ def test_an_average_returning_another_zero_is_not_inlined(monkeypatch):
     assert _router_scores._Litellm.plain_average is lowest_latency._average_latency
 
 
-@pytest.mark.latency_routing
 def test_a_generator_set_as_a_strategy_modules_random_leaves_the_pick_to_stock(monkeypatch):
     """Stock draws through the name `random` in its strategy modules' globals: a generator
     put there (a test's seeded Random) is drawn from by stock, so those selections go to

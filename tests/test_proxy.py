@@ -100,16 +100,12 @@ def test_proxy_runs_accelerated(tmp_path: Path, mock_upstream, stock):
       rpm: {100 * (i + 1)}
     model_info:
       id: upstream-{i}""" for i in range(3))
-    # latency-based where it is served (not ported to litellm 1.109: usage-based-v2 there)
-    from fast_litellm import _router_release
-
-    strategy = "usage-based-routing-v2" if _router_release.not_ported() else "latency-based-routing"
     config.write_text(f"""
 model_list:{deployments}
 litellm_settings:
   callbacks: ["fast_litellm.proxy.accelerator", "route_stats.route_stats"]
 router_settings:
-  routing_strategy: {strategy}
+  routing_strategy: latency-based-routing
 """)
     port = _free_port()
     log_path = tmp_path / "proxy.log"

@@ -42,7 +42,7 @@ from litellm.types.router import RouterRateLimitError
 from fast_litellm import _router, _router_scores
 
 from routing_checks import (  # noqa: F401 - routing_on: the autouse fixture
-    _clear_of_minute_end, _cool, _deployment, _handed, _id, _route_stats, _served, _with_limit, apick,
+    LATENCY_KEY, _clear_of_minute_end, _cool, _deployment, _handed, _id, _route_stats, _served, _with_limit, apick,
     apick_raises, async_ids, both, cooldown_comes_before_the_pick, pick, pick_raises, routing_on,
 )
 
@@ -121,7 +121,6 @@ def _timeout() -> Exception:
 # == latency-based-routing ====================================================================
 
 
-@pytest.mark.latency_routing
 @pytest.mark.parametrize("log_async", [False, True], ids=["sync-log", "async-log"])
 def test_latency_fastest_deployment_is_picked(log_async):
     """Mirrors test_lowest_latency_routing.py::test_router_get_available_deployments and
@@ -132,7 +131,7 @@ def test_latency_fastest_deployment_is_picked(log_async):
                         _deployment(2, model="azure/gpt-35-turbo", rpm=6))
     _success(router, 1, 3.0, use_async=log_async)
     _success(router, 2, 2.0, use_async=log_async)
-    assert _stored(router)["2"]["latency"] == [2.0]
+    assert _stored(router)["2"][LATENCY_KEY] == [2.0]
 
     assert {both(router) for _ in range(10)} == {("2", "2")}
     _success(router, 1, 0.5, use_async=log_async)  # 1: (3 + 0.5) / 2 = 1.75
@@ -140,7 +139,6 @@ def test_latency_fastest_deployment_is_picked(log_async):
     assert _route_stats() == _served(22)
 
 
-@pytest.mark.latency_routing
 def test_latency_is_normalised_by_completion_tokens():
     """Mirrors test_lowest_latency.py::test_async_chat_latency_normalized_per_token and
     ::test_*_zero_completion_tokens_falls_back_to_seconds (litellm issue #1393): a chat
@@ -151,7 +149,7 @@ def test_latency_is_normalised_by_completion_tokens():
     _success(router, "short", 1.0, _response(5))  # 0.2 s/token
     _success(router, "empty", 0.5, _response(0))  # 0.5 s
     stored = _stored(router)
-    assert [stored[d]["latency"] for d in ("long", "short", "empty")] == [[0.04], [0.2], [0.5]]
+    assert [stored[d][LATENCY_KEY] for d in ("long", "short", "empty")] == [[0.04], [0.2], [0.5]]
 
     assert both(router) == ("long", "long")
     _cool(router, "long")
@@ -159,7 +157,6 @@ def test_latency_is_normalised_by_completion_tokens():
     assert _route_stats() == _served(4)
 
 
-@pytest.mark.latency_routing
 def test_latency_timeouts_penalise_a_deployment():
     """Mirrors test_lowest_latency_routing.py::test_lowest_latency_routing_with_timeouts:
     a timeout logged by the async failure callback counts as a 1000s sample, so the
@@ -170,14 +167,13 @@ def test_latency_timeouts_penalise_a_deployment():
     assert both(router) == ("slow-endpoint", "slow-endpoint")
 
     _failure(router, "fast-endpoint", litellm.RateLimitError("busy", "openai", "gpt-4o-mini"))
-    assert _stored(router)["fast-endpoint"]["latency"] == [0.5]
+    assert _stored(router)["fast-endpoint"][LATENCY_KEY] == [0.5]
     _failure(router, "slow-endpoint", _timeout())
-    assert _stored(router)["slow-endpoint"]["latency"] == [0.2, 1000.0]
+    assert _stored(router)["slow-endpoint"][LATENCY_KEY] == [0.2, 1000.0]
     assert {both(router) for _ in range(10)} == {("fast-endpoint", "fast-endpoint")}
     assert _route_stats() == _served(22)
 
 
-@pytest.mark.latency_routing
 @pytest.mark.parametrize("buffer, expected", [(0, {"2"}), (0.4, {"2"}), (1, {"1", "2"})])
 def test_latency_buffer_spreads_picks_among_the_near_lowest(buffer, expected):
     """Mirrors test_lowest_latency_routing.py::test_lowest_latency_routing_buffer: with
@@ -197,7 +193,6 @@ def test_latency_buffer_spreads_picks_among_the_near_lowest(buffer, expected):
     assert _route_stats() == _served(120)
 
 
-@pytest.mark.latency_routing
 def test_latency_without_samples_picks_at_random():
     """Mirrors test_lowest_latency_routing.py::test_lowest_latency_routing_first_pick: with
     no latency known every deployment counts 0 and the pick is random among them (not
@@ -211,7 +206,6 @@ def test_latency_without_samples_picks_at_random():
     assert _route_stats() == _served(200)
 
 
-@pytest.mark.latency_routing
 def test_latency_map_past_its_ttl_is_forgotten():
     """Mirrors test_lowest_latency_routing.py::test_latency_updated_custom_ttl (and the ttl
     of ::test_lowest_latency_routing_first_pick): the map is cached for `ttl` seconds; once
@@ -228,7 +222,6 @@ def test_latency_map_past_its_ttl_is_forgotten():
     assert _route_stats() == _served(120)
 
 
-@pytest.mark.latency_routing
 @pytest.mark.parametrize("log_async", [False, True], ids=["sync-log", "async-log"])
 def test_latency_streaming_uses_time_to_first_token(log_async):
     """Mirrors test_lowest_latency_routing.py::test_lowest_latency_routing_time_to_first_token
@@ -246,7 +239,6 @@ def test_latency_streaming_uses_time_to_first_token(log_async):
     assert _route_stats() == _served(62)
 
 
-@pytest.mark.latency_routing
 def test_latency_streaming_falls_back_to_latency_without_ttft_samples():
     """Mirrors test_lowest_latency_division_by_zero.py::test_streaming_empty_ttft_latency: a
     deployment that only served non-streaming calls is ranked for a streaming request by its
@@ -262,7 +254,6 @@ def test_latency_streaming_falls_back_to_latency_without_ttft_samples():
     assert _route_stats() == _served(6)
 
 
-@pytest.mark.latency_routing
 @pytest.mark.parametrize("percentile, expected", [(None, "spiky"), (0.5, "spiky"), (0.9, "steady")])
 def test_latency_ttft_percentile_ranks_streaming_by_the_tail(percentile, expected):
     """Mirrors litellm PR #40352 (`ttft_percentile` in routing_strategy_args): "spiky" starts
@@ -281,7 +272,6 @@ def test_latency_ttft_percentile_ranks_streaming_by_the_tail(percentile, expecte
     assert _route_stats() == _served(22)
 
 
-@pytest.mark.latency_routing
 def test_latency_max_list_size_keeps_only_the_latest_samples():
     """Mirrors test_lowest_latency_routing.py::test_latency_list_trimming_discards_oldest_entry,
     ::test_list_order_preserved_after_multiple_trims and
@@ -295,11 +285,11 @@ def test_latency_max_list_size_keeps_only_the_latest_samples():
 
     for _ in range(3):
         _success(router, "a", 0.1)  # (5 + 6 + 7 + 0.3) / 6 without the window
-    assert _stored(router)["a"]["latency"] == [0.1, 0.1, 0.1]
+    assert _stored(router)["a"][LATENCY_KEY] == [0.1, 0.1, 0.1]
     assert both(router) == ("a", "a")
 
     _failure(router, "a", _timeout())
-    assert _stored(router)["a"]["latency"] == [0.1, 0.1, 1000.0]
+    assert _stored(router)["a"][LATENCY_KEY] == [0.1, 0.1, 1000.0]
     assert both(router) == ("b", "b")
     for _ in range(3):
         _success(router, "a", 0.2, use_async=True)
@@ -307,7 +297,6 @@ def test_latency_max_list_size_keeps_only_the_latest_samples():
     assert _route_stats() == _served(8)
 
 
-@pytest.mark.latency_routing
 def test_latency_max_list_size_windows_time_to_first_token():
     """Mirrors test_lowest_latency_routing.py::test_ttft_list_trimming_discards_oldest_entry
     (sync and async): the time-to-first-token list is windowed like the latency list, so a
@@ -326,7 +315,6 @@ def test_latency_max_list_size_windows_time_to_first_token():
     assert _route_stats() == _served(4)
 
 
-@pytest.mark.latency_routing
 @pytest.mark.parametrize("where", ["deployment", "litellm_params", "model_info"])
 @pytest.mark.parametrize("ans_rpm", [1, 5])
 def test_latency_rpm_limit_excludes_a_deployment_used_up_this_minute(where, ans_rpm):
@@ -352,7 +340,6 @@ def test_latency_rpm_limit_excludes_a_deployment_used_up_this_minute(where, ans_
         assert _route_stats() == _handed("no_deployment_available", 2)
 
 
-@pytest.mark.latency_routing
 def test_latency_rpm_limit_moves_the_pick_to_the_next_fastest():
     """A deployment's rpm counts only this minute's calls: once the fastest has used its
     rpm, the next fastest is picked (the faster one is not picked while over)."""
@@ -367,7 +354,6 @@ def test_latency_rpm_limit_moves_the_pick_to_the_next_fastest():
     assert _route_stats() == _served(12)
 
 
-@pytest.mark.latency_routing
 @pytest.mark.parametrize("where", ["deployment", "litellm_params", "model_info"])
 def test_latency_tpm_limit_counts_the_request_tokens(where):
     """The tpm test of ::test_get_available_endpoints_tpm_rpm_check: this minute's tokens
@@ -385,7 +371,6 @@ def test_latency_tpm_limit_counts_the_request_tokens(where):
     assert _route_stats() == _served(6)
 
 
-@pytest.mark.latency_routing
 @pytest.mark.parametrize("where", ["deployment", "litellm_params", "model_info"])
 @pytest.mark.parametrize("metric", ["tpm", "rpm"])
 def test_latency_zero_limit_reads_as_the_installed_litellm_reads_it(where, metric):
@@ -401,7 +386,6 @@ def test_latency_zero_limit_reads_as_the_installed_litellm_reads_it(where, metri
     assert _route_stats() == _served(2)
 
 
-@pytest.mark.latency_routing
 @pytest.mark.parametrize("field", ["metadata", "litellm_metadata"])
 @pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
 def test_latency_per_deployment_is_written_into_the_request_metadata(field, use_async):
@@ -433,7 +417,6 @@ def test_latency_per_deployment_is_written_into_the_request_metadata(field, use_
     assert _route_stats() == _served(1)
 
 
-@pytest.mark.latency_routing
 def test_latency_empty_sample_lists_count_as_zero():
     """Mirrors test_lowest_latency_division_by_zero.py (::test_empty_latency_list_handled_gracefully,
     ::test_mixed_deployments_with_empty_latency, ::test_streaming_empty_ttft_latency): a map
@@ -442,17 +425,16 @@ def test_latency_empty_sample_lists_count_as_zero():
     candidate plays no part."""
     router = _router_of(LATENCY, _deployment("1234"), _deployment("5678"))
     router.cache.set_cache("g_map", {
-        "1234": {"latency": [2.5, 3.0], "time_to_first_token_seconds": [], "2024-01-15-10-30": {"tpm": 50, "rpm": 1}},
-        "5678": {"latency": [], "2024-01-15-10-30": {"tpm": 0, "rpm": 0}},
-        "someone-else": {"latency": [0.0001]},
+        "1234": {LATENCY_KEY: [2.5, 3.0], "time_to_first_token_seconds": [], "2024-01-15-10-30": {"tpm": 50, "rpm": 1}},
+        "5678": {LATENCY_KEY: [], "2024-01-15-10-30": {"tpm": 0, "rpm": 0}},
+        "someone-else": {LATENCY_KEY: [0.0001]},
     })
     assert {both(router) for _ in range(10)} == {("5678", "5678")}
-    _stored(router)["5678"]["latency"] = [4.0]
+    _stored(router)["5678"][LATENCY_KEY] = [4.0]
     assert both(router, request_kwargs={"stream": True}) == ("1234", "1234")  # 2.75 against 4.0
     assert _route_stats() == _served(22)
 
 
-@pytest.mark.latency_routing
 def test_latency_cooldown_comes_before_the_latency_pick():
     """Cooldown filtering runs before the strategy: with the fastest cooling down the next
     fastest is picked; once the cooldown ends, the fastest again; with every deployment
@@ -464,7 +446,6 @@ def test_latency_cooldown_comes_before_the_latency_pick():
     assert _route_stats() == _handed("no_deployment_available", 2, served=6)
 
 
-@pytest.mark.latency_routing
 @pytest.mark.parametrize("order_in", ["litellm_params", "model_info"])
 def test_latency_order_filter_comes_before_the_latency_pick(order_in):
     """The order filter runs before the strategy: a slow order-1 deployment is picked over
@@ -485,7 +466,6 @@ def test_latency_order_filter_comes_before_the_latency_pick(order_in):
     assert _route_stats() == _served(14)
 
 
-@pytest.mark.latency_routing
 def test_latency_logging_without_a_deployment_id_changes_nothing():
     """Mirrors litellm's model_info None/missing logging tests (test_lowest_cost_logging.py
     and its latency twin): a success or timeout with no deployment id records nothing."""
@@ -504,7 +484,6 @@ def test_latency_logging_without_a_deployment_id_changes_nothing():
     assert _route_stats() == _served(10)
 
 
-@pytest.mark.latency_routing
 def test_latency_real_acompletions_are_logged_and_steer_the_pick():
     """Mirrors test_lowest_latency_routing.py::test_router_completion_streaming: real
     `router.acompletion` calls (mock responses) are selected by the component and logged by
@@ -528,8 +507,8 @@ def test_latency_real_acompletions_are_logged_and_steer_the_pick():
     answered = asyncio.run(run())
     minute = datetime.now().strftime("%Y-%m-%d-%H-%M")
     assert {d: e[minute]["rpm"] for d, e in _stored(router).items() if minute in e} == dict(Counter(answered))
-    _stored(router).setdefault("1", {})["latency"] = [5.0]
-    _stored(router).setdefault("2", {})["latency"] = [0.01]
+    _stored(router).setdefault("1", {})[LATENCY_KEY] = [5.0]
+    _stored(router).setdefault("2", {})[LATENCY_KEY] = [0.01]
     assert both(router) == ("2", "2")
     assert _route_stats() == _served(6)
 
@@ -770,9 +749,7 @@ def test_cost_real_acompletion_goes_to_the_cheapest():
 # == the cached map: stock's insertions ========================================================
 
 
-@pytest.mark.parametrize("strategy, use_async", [pytest.param(LATENCY, False, marks=pytest.mark.latency_routing),
-                                                 pytest.param(LATENCY, True, marks=pytest.mark.latency_routing),
-                                                 (COST, True)],
+@pytest.mark.parametrize("strategy, use_async", [(LATENCY, False), (LATENCY, True), (COST, True)],
                          ids=["latency-sync", "latency-async", "cost-async"])
 def test_missing_candidates_are_inserted_into_the_cached_map_as_stock_inserts_them(strategy, use_async):
     """Stock's selector adds the candidates the cached map lacks into the cached object
@@ -812,11 +789,11 @@ def test_missing_candidates_are_inserted_into_the_cached_map_as_stock_inserts_th
     assert run_both()[1] is None and key not in cache
 
     _success(router, "c", 0.2, use_async=use_async)
-    cache[key]["someone-else"] = {"latency": [0.001]} if strategy == LATENCY else {}
+    cache[key]["someone-else"] = {LATENCY_KEY: [0.001]} if strategy == LATENCY else {}
     _cool(router, "b", seconds=0.5)
     picked, stored = run_both()
     assert list(stored) == ["c", "someone-else", "a", "d"]
-    assert "latency" in stored["a"] if strategy == LATENCY else "latency" not in stored["a"]
+    assert LATENCY_KEY in stored["a"] if strategy == LATENCY else LATENCY_KEY not in stored["a"]
     if strategy == COST:
         assert _id(picked) == "c"  # the tie goes to the first in the map's order
 
@@ -826,7 +803,6 @@ def test_missing_candidates_are_inserted_into_the_cached_map_as_stock_inserts_th
     assert _route_stats() == _served(3)
 
 
-@pytest.mark.latency_routing
 def test_latency_averages_with_the_installed_litellms_function(monkeypatch):
     """litellm's averaging is inlined only while lowest_latency._average_latency is the
     function it was checked to be: a replaced one (here: the worst sample) is called, as

@@ -84,8 +84,6 @@ FILTERED_MODEL_INFO_1109 = (
 # What 1.109 changed that is not ported yet: routers using it are left to litellm there
 # (health_check()["routing"]["left_to_litellm_on_this_release"]).
 NOT_PORTED_1109 = {
-    "latency-based-routing": "1.109 normalises latencies, drops invalid samples and picks at random when none "
-                             "is within the buffer",
     "enable_pre_call_checks": "1.109 dropped the rpm check, rewrote the response_format check and counts with "
                               "a per-group tokenizer",
 }

@@ -31,6 +31,7 @@ _INF = float("inf")  # the object limits() gives for no limit
 _REAL = (int, float)
 _SCORE = operator.itemgetter(1)  # of (deployment, latency or cost, ...)
 _NO_USAGE: dict = {}  # stock's `.get(minute, {})` default, shared: only read
+_NO_SAMPLES: list = []  # stock's `.get(key, [])` default, shared: only read
 _SUM_LEN = frozenset({"sum", "len"})  # builtins the inlined average uses (a module global would shadow them)
 _random = _draws._random
 
@@ -43,6 +44,10 @@ class _Litellm:
     usage: Any = None
     selector_types: dict = {}
     plain_average: Any = None  # lowest_latency._average_latency, when it is the expression inlined
+    # 1.109 keeps latencies under "latency_normalized" and drops samples that cannot be an
+    # elapsed time (NaN, infinite, negative: `_usable_latency_samples`) before averaging
+    latency_key = "latency"
+    usable_samples: Any = None  # lowest_latency._usable_latency_samples, on 1.109
     metadata_field, old_metadata_field = "litellm_metadata", "metadata"
 
     @classmethod
@@ -55,6 +60,8 @@ class _Litellm:
         cls.latency, cls.cost = lowest_latency, lowest_cost
         average = getattr(lowest_latency, "_average_latency", None)
         cls.plain_average = average if _same_code(average, _average_latency) else None
+        cls.usable_samples = getattr(lowest_latency, "_usable_latency_samples", None)
+        cls.latency_key = "latency" if cls.usable_samples is None else "latency_normalized"
         cls.selector_types = {"latency-based-routing": lowest_latency.LowestLatencyLoggingHandler,
                               "cost-based-routing": lowest_cost.LowestCostLoggingHandler,
                               "usage-based-routing-v2": lowest_tpm_rpm_v2.LowestTPMLoggingHandler_v2}
@@ -316,7 +323,8 @@ def pick_latency(selector: Any, cache: Any, group: Any, candidates: dict, reques
     if type(stored) is str:
         return stored
     minute = _minute(module)
-    entries, missing = _entries(stored, candidates, lambda: {"latency": [0], minute: {"tpm": 0, "rpm": 0}})
+    key, usable = _Litellm.latency_key, _Litellm.usable_samples
+    entries, missing = _entries(stored, candidates, lambda: {key: [0], minute: {"tpm": 0, "rpm": 0}})
     stream = request_kwargs is not None and request_kwargs.get("stream", None) is True
     percentile, average = args.ttft_percentile, module._average_latency
     inline_average = average is _Litellm.plain_average and _SUM_LEN.isdisjoint(vars(module))
@@ -339,14 +347,20 @@ def pick_latency(selector: Any, cache: Any, group: Any, candidates: dict, reques
                 return "unusual_usage_entry"
             this_minute = item_map.get(minute, _NO_USAGE)
             rpm, tpm = this_minute.get("rpm", 0), this_minute.get("tpm", 0)
-            if stream and len(ttft := item_map.get("time_to_first_token_seconds", [])) > 0:
+            ttft = item_map.get("time_to_first_token_seconds", _NO_SAMPLES)
+            if usable is not None and (ttft or type(ttft) is not list):
+                ttft = usable(ttft)  # stock filters them on every read, streaming or not (and raises alike)
+            if stream and len(ttft) > 0:
                 latency = (module._percentile_latency(ttft, percentile) if percentile is not None
                            else average(ttft))
-            elif inline_average:  # litellm's _average_latency
-                samples = item_map.get("latency", ())
-                latency = sum(samples) / len(samples) if samples else 0.0
             else:
-                latency = average(item_map.get("latency", []))
+                samples = item_map.get(key, _NO_SAMPLES)
+                if usable is not None:
+                    samples = usable(samples)
+                if inline_average:  # litellm's _average_latency
+                    latency = sum(samples) / len(samples) if samples else 0.0
+                else:
+                    latency = average(samples)
             if type(latency) is not float:
                 if type(latency) not in _REAL:
                     return "unusual_latency"  # stock's sort or pick would raise or misorder
@@ -372,7 +386,7 @@ def pick_latency(selector: Any, cache: Any, group: Any, candidates: dict, reques
     buffer = args.lowest_latency_buffer
     cutoff = lowest + buffer * lowest
     if not lowest <= cutoff:
-        return "unusual_latency"  # none within the buffer: stock's pick raises
+        return "unusual_latency"  # none within the buffer: stock's pick raises (1.109: picks among all)
     if type(buffer) is not float and not all_floats:
         # stock's cutoff comes from the first lowest in shuffled order: equal latencies of
         # other types (1 and 1.0) can give other cutoffs with a buffer that is not a float
