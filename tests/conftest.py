@@ -70,25 +70,12 @@ def environment_without_our_settings() -> dict:
 def pytest_configure(config):
     config.addinivalue_line("markers", "routing: needs fast-litellm's routing installed; skipped on a litellm "
                                        "release routing was not verified on (fast_litellm._versions.VERIFIED)")
-    config.addinivalue_line("markers", "pre_call_checks: enable_pre_call_checks served; skipped on a release "
-                                       "they are not ported to (fast_litellm._router_release.NOT_PORTED_1109)")
 
 
 def pytest_collection_modifyitems(config, items):
-    # what the installed release leaves to litellm (the tests that check it is left alone run)
-    from fast_litellm import _router_release
-
-    not_ported = _router_release.not_ported()
-
-    def unported(piece: str) -> str | None:
-        return f"not ported to litellm {_versions.installed()}: {not_ported[piece]}" if piece in not_ported else None
-
-    skips = {
-        "routing": None if ROUTING_SERVED else f"routing is not served here: {ROUTING_UNSERVED_BECAUSE}",
-        "pre_call_checks": unported("enable_pre_call_checks"),
-    }
+    if ROUTING_SERVED:
+        return
+    skip = pytest.mark.skip(reason=f"routing is not served here: {ROUTING_UNSERVED_BECAUSE}")
     for item in items:
-        for marker, reason in skips.items():
-            if reason is not None and item.get_closest_marker(marker):
-                item.add_marker(pytest.mark.skip(reason=reason))
-                break
+        if item.get_closest_marker("routing"):
+            item.add_marker(skip)

@@ -397,8 +397,6 @@ def test_a_router_with_other_internals_is_left_stock_and_reported(monkeypatch):
     strategies = ["cost-based-routing", "latency-based-routing", "least-busy", "simple-shuffle",
                   "usage-based-routing-v2"]
     expected = {"patched": True, "strategies": strategies}
-    if _router_release.FACADE:  # 1.109's pre-call checks are not ported yet
-        expected["left_to_litellm_on_this_release"] = _router_release.NOT_PORTED_1109
     assert fast_litellm.health_check()["routing"] == expected
 
 
@@ -696,17 +694,6 @@ def test_requests_with_images_are_routed_as_1109_routes_them(messages, in_kwargs
         # its callbacks out of litellm's lists: with 150 Routers alive, 1.109 cools nothing
         # down for later Routers (stock alike; seen in test_routing_end_to_end)
         router.discard()
-
-
-@only_1109
-def test_what_1109_changed_and_is_not_ported_is_left_to_litellm():
-    reason = "pre_call_checks_not_ported"
-    router = Router(model_list=[_deployment(i, 0, {}) for i in range(3)], enable_pre_call_checks=True)
-    before = _route_stats()["handed_to_litellm"].get(reason, 0)
-    for is_async in (False, True):
-        random.seed(5)
-        _compare_one(router, "group-0", {}, is_async, messages=[{"role": "user", "content": "hi"}])
-    assert _route_stats()["handed_to_litellm"][reason] == before + 2
 
 
 @only_1109

@@ -12,6 +12,14 @@ before the order filter, deployment by deployment (`Router._pre_call_checks`):
 - params: unless `litellm.drop_params`, removed if the request sets `response_format` and
   the deployment's provider does not support it.
 
+litellm 1.109 (`PythonCore._pre_call_checks`) dropped the rpm check, counts with a tokenizer
+model chosen per group (`single_encoding_openai_model` of what the group serves), and checks
+only a `response_format` that is not a str: a deployment lacking it (its provider's params
+for its model and `base_model`) is removed when another candidate has it; when every
+candidate lacks it, litellm weighs each deployment's and the request's `drop_params`,
+`allowed_openai_params` and `additional_drop_params` and may raise `UnsupportedParamsError`:
+that case goes to litellm.
+
 What depends only on a deployment (its context window, what its provider supports) is read
 when the plan is built (`GroupChecks`); the token count, the cache reads and the request's
 params per selection. The positions removed join the cooling ones, so the component applies
@@ -24,7 +32,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from . import _router_scores
+from . import _router_release, _router_scores
 
 _COUNTS = (int, float)
 # Stock counts an async selection's tokens in a worker thread so that a huge prompt cannot
@@ -41,14 +49,28 @@ class _Litellm:
     compaction_pending: Any = None
     model_params: Any = None  # LiteLLM_Params
     region_allowed: Any = None  # the router module's is_region_allowed, when it compiles as _is_region_allowed
+    # 1.109's checks (None on 1.106): the core class, and its tokenizer model choice
+    core: Any = None
+    served_openai_models: Any = None
+    single_encoding_openai_model: Any = None
+    model_info_method = "get_router_model_info"
 
     @classmethod
     def resolve(cls) -> None:
         import litellm
-        from litellm import router as router_module
         from litellm.router_strategy.complexity_router.context_compaction import compaction_pending
         from litellm.types.router import LiteLLM_Params
 
+        if _router_release.FACADE:
+            from litellm import router_python_core as router_module
+            from litellm.litellm_core_utils import token_counter
+
+            cls.core = router_module.PythonCore
+            cls.served_openai_models = token_counter.served_openai_models
+            cls.single_encoding_openai_model = token_counter.single_encoding_openai_model
+            cls.model_info_method = "_core_get_router_model_info"
+        else:
+            from litellm import router as router_module
         cls.module, cls.router_module = litellm, router_module
         region_allowed = getattr(router_module, "is_region_allowed", None)
         cls.region_allowed = region_allowed if _router_scores._same_code(region_allowed, _is_region_allowed) else None
@@ -58,13 +80,27 @@ class _Litellm:
 def problems() -> list[str]:
     """What of litellm's pre-call checks differs from the tested shape."""
     try:
-        from litellm import router as router_module
-        from litellm.router import Router
+        if _router_release.FACADE:
+            from litellm import router_python_core as router_module
+            from litellm.litellm_core_utils import token_counter
 
-        needed = [(Router, "_pre_call_checks"), (Router, "_count_pre_call_check_tokens"),
-                  (Router, "_deployment_max_input_tokens"), (Router, "get_router_model_info"),
-                  (router_module, "get_utc_datetime"), (router_module, "compaction_pending"),
-                  (router_module, "is_region_allowed")]
+            core = router_module.PythonCore
+            needed = [(core, "_pre_call_checks"), (core, "_count_pre_call_check_tokens"),
+                      (core, "_deployment_max_input_tokens"), (core, "_core_get_router_model_info"),
+                      (core, "_deployment_lacks_params"), (core, "_pre_call_check_requested_chat_params"),
+                      (core, "_served_openai_models"), (router_module, "_PRE_CALL_CHECK_FILTERED_PARAMS"),
+                      (router_module, "compaction_pending"), (router_module, "is_region_allowed"),
+                      (token_counter, "served_openai_models"), (token_counter, "single_encoding_openai_model")]
+            if getattr(router_module, "_PRE_CALL_CHECK_FILTERED_PARAMS", None) != _FILTERED_PARAMS:
+                return ["router_python_core._PRE_CALL_CHECK_FILTERED_PARAMS is not {'response_format'}"]
+        else:
+            from litellm import router as router_module
+            from litellm.router import Router
+
+            needed = [(Router, "_pre_call_checks"), (Router, "_count_pre_call_check_tokens"),
+                      (Router, "_deployment_max_input_tokens"), (Router, "get_router_model_info"),
+                      (router_module, "get_utc_datetime"), (router_module, "compaction_pending"),
+                      (router_module, "is_region_allowed")]
         return [f"{getattr(owner, '__name__', owner)}.{name} not found" for owner, name in needed
                 if not hasattr(owner, name)]
     except Exception as exc:
@@ -104,7 +140,7 @@ def read_group(router: Any, name: str, deployments: list[dict]) -> GroupChecks |
     for deployment in deployments:
         params, info = deployment["litellm_params"], deployment["model_info"]
         try:
-            model_info = router.get_router_model_info(deployment=deployment, received_model_name=name)
+            model_info = getattr(router, _Litellm.model_info_method)(deployment=deployment, received_model_name=name)
         except Exception:  # stock logs it on every selection
             return "pre_call_model_info"
         max_input = model_info.get("max_input_tokens") if isinstance(model_info, dict) else None
@@ -119,7 +155,10 @@ def read_group(router: Any, name: str, deployments: list[dict]) -> GroupChecks |
         except Exception:  # stock raises in its region check, skips the params check
             params_model = None
         region = params_model.region_name if params_model is not None else _UNREADABLE
-        supports = _supports_response_format(base_model or params.get("model", None) or name, params_model)
+        if _Litellm.core is not None:  # 1.109: its own test of the deployment (it catches what it raises)
+            supports = not _Litellm.core._deployment_lacks_params(deployment, name, _FILTERED_PARAMS)
+        else:
+            supports = _supports_response_format(base_model or params.get("model", None) or name, params_model)
         if supports is None:
             return "pre_call_model_info"
         rpm = params.get("rpm", None)
@@ -132,6 +171,7 @@ def read_group(router: Any, name: str, deployments: list[dict]) -> GroupChecks |
 
 
 _UNREADABLE = object()
+_FILTERED_PARAMS = frozenset({"response_format"})  # the request params 1.109's check filters by
 
 
 def _supports_response_format(model: str, params_model: Any) -> bool | None:
@@ -185,9 +225,20 @@ def removed(router: Any, checks: GroupChecks, cooled: str, messages: Any, input:
         if asyncio._get_running_loop() is not None and _may_be_large(messages, input, request_kwargs):
             return "pre_call_large_prompt"
         try:
-            count = router._count_pre_call_check_tokens(messages=messages, input=input, request_kwargs=request_kwargs)
-        except Exception:  # stock logs it and keeps every deployment
+            if _Litellm.core is None:
+                count = router._count_pre_call_check_tokens(messages=messages, input=input,
+                                                            request_kwargs=request_kwargs)
+            else:
+                served = router.served_openai_models(checks.name)
+                if not served:
+                    return "pre_call_tokenizer"  # stock asks the candidates: none served by name
+                count = router._count_pre_call_check_tokens(
+                    messages=messages, input=input, request_kwargs=request_kwargs,
+                    tokenizer_model=_Litellm.single_encoding_openai_model(served) or "")
+        except Exception:  # stock logs it and keeps every deployment (1.109: skips only this check)
             return "pre_call_count_failed"
+    if _Litellm.core is not None:
+        return _removed_1109(router, checks, remaining, countable, count, region, request_kwargs)
     store = router.cache.in_memory_cache
     now = store._clock()
     minute = _router_scores.utc_minute(_Litellm.router_module)
@@ -212,13 +263,12 @@ def removed(router: Any, checks: GroupChecks, cooled: str, messages: Any, input:
                 if rpm is not None and rpm <= current:
                     out.append(p)
                     continue
-            if region is not None:
-                region_name = checks.region[p]
-                if region_name is _UNREADABLE:
-                    return "pre_call_region"
-                if not region_name == region:  # is_region_allowed
-                    out.append(p)
-                    continue
+            outside = _outside_region(checks, p, region)
+            if outside:
+                if type(outside) is str:
+                    return outside
+                out.append(p)
+                continue
             if check_params and not checks.response_format[p]:
                 if sets_response_format is None:
                     non_default = _Litellm.module.utils.get_non_default_params(passed_params=request_kwargs)
@@ -229,4 +279,44 @@ def removed(router: Any, checks: GroupChecks, cooled: str, messages: Any, input:
         return "unusual_pre_call_check"
     if len(out) == len(remaining):
         return "no_deployment_available"  # stock raises its context-window or rate-limit error
+    return out
+
+
+def _outside_region(checks: GroupChecks, p: int, region: Any) -> bool | str:
+    """Whether stock's region check removes position `p` (is_region_allowed, inlined); a str
+    where stock's validation of its params raises."""
+    if region is None:
+        return False
+    region_name = checks.region[p]
+    if region_name is _UNREADABLE:
+        return "pre_call_region"
+    return not region_name == region
+
+
+def _removed_1109(router: Any, checks: GroupChecks, remaining: list[int], countable: bool, count: Any,
+                  region: Any, request_kwargs: Any) -> list[int] | str:
+    """removed() under litellm 1.109's rules: the window and region checks, then the params
+    check among what they leave."""
+    out = []
+    try:
+        for p in remaining:
+            limit = checks.max_input[p]
+            outside = countable and limit is not None and count > limit or _outside_region(checks, p, region)
+            if type(outside) is str:
+                return outside
+            if outside:
+                out.append(p)
+        # a request param only a non-str response_format sets, only while drop_params is off
+        if (request_kwargs is not None and "response_format" in request_kwargs
+                and router._host.dynamic().drop_params is False
+                and _Litellm.core._pre_call_check_requested_chat_params(request_kwargs)):
+            dropped = set(out)
+            lacking = [p for p in remaining if p not in dropped and not checks.response_format[p]]
+            if lacking and len(lacking) + len(dropped) == len(remaining):
+                return "pre_call_params_unsupported"  # stock weighs each deployment's drop settings
+            out += lacking
+    except Exception:  # stock raises it
+        return "unusual_pre_call_check"
+    if len(out) == len(remaining):
+        return "no_deployment_available"  # stock raises its context-window or no-deployments error
     return out

@@ -82,8 +82,7 @@ _EXPECTED_PARAMS = {
 # in the Router's cache, which evicts and expires) are picked by the component;
 # latency-, cost- and usage-based-v2 score the component's candidates with litellm's own
 # arithmetic on its cache (_router_scores).
-_ALL_STRATEGIES = frozenset({"simple-shuffle", "least-busy"}) | _router_scores.SCORED_STRATEGIES
-SERVED_STRATEGIES = _ALL_STRATEGIES  # on the installed release (install)
+SERVED_STRATEGIES = frozenset({"simple-shuffle", "least-busy"}) | _router_scores.SCORED_STRATEGIES
 _random = random._inst  # the generator random.choices/random.choice/random.sample use
 _CHOICES, _CHOICE, _SAMPLE = random.choices, random.choice, random.sample
 _lock = threading.Lock()
@@ -1075,7 +1074,7 @@ _filtered_model_info = _FILTERED_MODEL_INFO
 def install() -> bool:
     """Put our selection on litellm's Router class (1.109: on its core class), if its
     internals are the tested ones."""
-    global SERVED_STRATEGIES, _request_options, _filtered_model_info
+    global _request_options, _filtered_model_info
     from litellm.router import Router
 
     with _lock:
@@ -1091,7 +1090,6 @@ def install() -> bool:
             return False
         _router_scores._Litellm.resolve()
         _pre_call._Litellm.resolve()
-        SERVED_STRATEGIES = _ALL_STRATEGIES - _router_release.not_ported().keys()
         _request_options = _REQUEST_OPTIONS | _router_release.EXTRA_REQUEST_OPTIONS
         _filtered_model_info = _FILTERED_MODEL_INFO + _router_release.EXTRA_FILTERED_MODEL_INFO
         target = _router_release.patched_class(Router)
@@ -1152,8 +1150,6 @@ def status() -> dict:
     target = _router_release.patched_class(Router)
     live = bool(_INSTALLED) and all(target.__dict__.get(name) is fn for name, (fn, _) in _INSTALLED.items())
     out: dict = {"patched": live, "strategies": sorted(SERVED_STRATEGIES)}
-    if live and _router_release.not_ported():
-        out["left_to_litellm_on_this_release"] = _router_release.not_ported()
     if PROBLEMS:
         out["problems"] = list(PROBLEMS)
     return out

@@ -81,12 +81,6 @@ FILTERED_MODEL_INFO_1109 = (
     ("max_embedding_batch_size", lambda info: info.get("max_embedding_batch_size") is not None),
     ("batch_mode", lambda info: info.get("mode") == "batch"),
 )
-# What 1.109 changed that is not ported yet: routers using it are left to litellm there
-# (health_check()["routing"]["left_to_litellm_on_this_release"]).
-NOT_PORTED_1109 = {
-    "enable_pre_call_checks": "1.109 dropped the rpm check, rewrote the response_format check and counts with "
-                              "a per-group tokenizer",
-}
 # Request keys only 1.109 routes by (a mid-stream continuation: prefill-capable deployments).
 REQUEST_OPTIONS_1109 = frozenset({"_mid_stream_continuation"})
 # What the installed release filters by besides 1.106's (resolve): added to _router's lists.
@@ -144,11 +138,6 @@ def resolve(router_class: Any) -> None:
     _Litellm.pod_discovery_class = KubernetesPodDiscovery
 
 
-def not_ported() -> dict[str, str]:
-    """Strategies and settings left to litellm on the installed release, with why."""
-    return dict(NOT_PORTED_1109) if FACADE else {}
-
-
 def patched_class(router_class: Any) -> Any:
     """The class whose selection methods requests call: 1.109's core class, else the Router."""
     return router_class._core_class if FACADE else router_class
@@ -168,14 +157,11 @@ def settings(router: Any) -> tuple:
 
 
 def router_reason(router: Any) -> str | None:
-    """Why a 1.109 Router's selections stay litellm's: pre-call checks (not ported), or a
-    kubernetes pod discovery that is not litellm's own (its entry points hand every pick to
-    it; ours are installed without that wrapper, which returns a deployment unchanged
-    unless it asks for pod discovery)."""
+    """Why a 1.109 Router's selections stay litellm's: a kubernetes pod discovery that is
+    not litellm's own (its entry points hand every pick to it; ours are installed without
+    that wrapper, which returns a deployment unchanged unless it asks for pod discovery)."""
     if not FACADE:
         return None
-    if getattr(router, Names.enable_pre_call_checks):
-        return "pre_call_checks_not_ported"
     discovery = getattr(router, Names.kubernetes_pod_discovery)
     if type(discovery) is not _Litellm.pod_discovery_class or {"resolve_deployment", "async_resolve_deployment"} & vars(
             discovery).keys():

@@ -102,8 +102,6 @@ def doctor(args: argparse.Namespace) -> int:
             check(not health["routing"].get("problems"), "litellm's Router recognised",
                   "litellm's Router differs, deployment selection left to litellm: "
                   + "; ".join(health["routing"].get("problems", [])))
-            for piece, why in health["routing"].get("left_to_litellm_on_this_release", {}).items():
-                print(f"  note  {piece} stays litellm's on this release: {why}")
     if _flags.env_switch("FAST_LITELLM_DISABLE_ALL"):
         check(False, "", "FAST_LITELLM_DISABLE_ALL is set: nothing is patched at import")
     else:
