@@ -356,7 +356,10 @@ def pick_latency(selector: Any, cache: Any, group: Any, candidates: dict, reques
             else:
                 samples = item_map.get(key, _NO_SAMPLES)
                 if usable is not None:
-                    samples = usable(samples)
+                    # usable()'s answer where every sample is a float (for floats, isfinite and
+                    # >= 0 is this one comparison); else its own (and its exceptions)
+                    kept = [x for x in samples if type(x) is float and 0.0 <= x < _INF]
+                    samples = kept if len(kept) == len(samples) else usable(samples)
                 if inline_average:  # litellm's _average_latency
                     latency = sum(samples) / len(samples) if samples else 0.0
                 else:
