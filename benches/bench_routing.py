@@ -35,7 +35,7 @@ from fast_litellm import _router  # noqa: E402
 from fast_litellm._component import COMPONENT  # noqa: E402
 
 STRATEGIES = ("simple-shuffle", "least-busy", "usage-based-routing-v2", "latency-based-routing",
-              "cost-based-routing")
+              "cost-based-routing", "usage-based-routing")
 SIZES = ((50, 5), (1000, 50))
 MESSAGES = [{"role": "user", "content": "hello"}]
 ROUNDS, PER_ROUND = 21, 400
@@ -55,7 +55,8 @@ def log_successes(router, strategy: str) -> None:
     proxy's does)."""
     from litellm import ModelResponse
 
-    if strategy not in ("latency-based-routing", "cost-based-routing", "usage-based-routing-v2"):
+    if strategy not in ("latency-based-routing", "cost-based-routing", "usage-based-routing-v2",
+                        "usage-based-routing"):
         return
     selector = getattr(router, router._DEFAULT_SELECTOR_ATTR_BY_STRATEGY[strategy])
     for i, deployment in enumerate(router.model_list):

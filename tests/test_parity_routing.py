@@ -271,8 +271,8 @@ def test_model_list_changes_rebuild_the_plan():
 
 
 def test_routers_we_do_not_model_are_reported_and_served_by_litellm():
-    router = Router(model_list=[_deployment(0, 0, {})], routing_strategy="usage-based-routing")
-    assert _router.router_report(router) == {"accelerated_groups": [], "reason": "strategy_usage-based-routing"}
+    router = Router(model_list=[_deployment(0, 0, {})], routing_strategy="lar1")
+    assert _router.router_report(router) == {"accelerated_groups": [], "reason": "strategy_lar1"}
     mixed = Router(model_list=[_deployment(0, 0, {}), _deployment(1, 1, {"extra": {"team_id": "t"}})])
     report = _router.router_report(mixed)
     assert report["accelerated_groups"] == ["group-0"]
@@ -395,7 +395,7 @@ def test_a_router_with_other_internals_is_left_stock_and_reported(monkeypatch):
         monkeypatch.undo()
         assert _router.install() is True
     strategies = ["cost-based-routing", "latency-based-routing", "least-busy", "simple-shuffle",
-                  "usage-based-routing-v2"]
+                  "usage-based-routing", "usage-based-routing-v2"]
     expected = {"patched": True, "strategies": strategies}
     assert fast_litellm.health_check()["routing"] == expected
 

@@ -99,6 +99,16 @@ def _usage_key(strategy: str, group: str) -> str:
     return f"{group}_map" if strategy == "latency-based-routing" else f"cost_map:{group}"
 
 
+def _v1_keys(group: str) -> list[str]:
+    """usage-based-routing (v1)'s tokens and requests maps of this (local) minute."""
+    minute = datetime.datetime.now().strftime("%H-%M")
+    return [f"{group}:tpm:{minute}", f"{group}:rpm:{minute}"]
+
+
+def _state_keys(strategy: str, group: str) -> list[str]:
+    return _v1_keys(group) if strategy == "usage-based-routing" else [_usage_key(strategy, group)]
+
+
 def _usage_counters(router: Router, deployment: dict) -> tuple[str, str]:
     """usage-based-routing-v2's tokens and requests counter keys of this UTC minute."""
     minute = datetime.datetime.now(datetime.timezone.utc).strftime("%H-%M")
@@ -143,6 +153,23 @@ def _odd(router: Router, strategy: str, deployment: dict, kind: int) -> None:
         if kind < 3:
             cache.set_cache(_usage_counters(router, deployment)[kind % 2], ["7", 7.5, "x"][kind], ttl=60)
         return
+    if strategy == "usage-based-routing":  # a map or a count litellm's callbacks would not write
+        key = _v1_keys(deployment["model_name"])[kind % 2]
+        stored, dep_id = cache.cache_dict.get(key), deployment["model_info"]["id"]
+        if kind < 2:
+            cache.set_cache(key, ["not a map", "{}"][kind], ttl=60)
+        elif kind < 4:
+            cache.set_cache(key, {}, ttl=60)  # an empty map: stock inserts into it
+        elif kind < 9 and isinstance(stored, dict):
+            stored[dep_id] = [float("nan"), "7", True, 2.5, 10**6][kind - 4]
+        elif kind >= 9:  # requests without tokens (responses reporting none): only rpm limits them
+            requests_key = _v1_keys(deployment["model_name"])[1]
+            requests = cache.cache_dict.get(requests_key)
+            if not isinstance(requests, dict):
+                requests = {}
+                cache.set_cache(requests_key, requests, ttl=60)
+            requests[dep_id] = kind - 8
+        return
     key = _usage_key(strategy, deployment["model_name"])
     stored = cache.cache_dict.get(key)
     dep_id = deployment["model_info"]["id"]
@@ -171,7 +198,7 @@ async def _selection(router, strategy, model, request, messages, is_async):
     async_stock = _router.ORIGINALS["async_get_available_deployment"]
     cache = router.cache.in_memory_cache
     # the maps of every name a selection can read or write (an alias's, its target's)
-    keys = [_usage_key(strategy, name) for name in ("group-0", "group-1", "alias", "missing-group")]
+    keys = [key for name in ("group-0", "group-1", "alias", "missing-group") for key in _state_keys(strategy, name)]
     stored = {key: cache.cache_dict[key] for key in keys if key in cache.cache_dict}
     snapshot = copy.deepcopy(stored)
     stock_kwargs, our_kwargs = copy.deepcopy(request), copy.deepcopy(request)
@@ -290,6 +317,10 @@ def test_cost_based_selections_match_litellm_on_generated_histories():
 
 def test_usage_based_v2_selections_match_litellm_on_generated_histories():
     _check_histories("usage-based-routing-v2")
+
+
+def test_usage_based_v1_selections_match_litellm_on_generated_histories():
+    _check_histories("usage-based-routing")
 
 
 def test_cost_based_sync_is_stocks_own_error():

@@ -134,6 +134,8 @@ def _keyed(group: _Group, name: str, strategy: str) -> None:
         group.usage_key = f"{name}_map"
     elif strategy == "cost-based-routing":
         group.usage_key = f"cost_map:{name}"
+    elif strategy == "usage-based-routing":
+        group.usage_key = name  # its maps: f"{name}:tpm:{minute}" and f"{name}:rpm:{minute}"
 
 
 class _Plan:
@@ -325,13 +327,14 @@ def _score_group(router: Any, name: str, indices: list[int], group: _Group, cand
     stock serves the group."""
     deployments = [getattr(router, N.model_list)[i] for i in indices]
     group.indices = list(indices)
-    if strategy == "usage-based-routing-v2":
+    if strategy in ("usage-based-routing-v2", "usage-based-routing"):  # both read unset as None
         group.limits = [_router_scores.usage_limits(deployment) for deployment in deployments]
+    else:
+        group.limits = [_router_scores.limits(deployment) for deployment in deployments]
+    if strategy == "usage-based-routing-v2":
         group.reads = [_router_scores.usage_key_prefix(deployment) for deployment in deployments]
         if None in group.reads:
             return "unusual_deployment_id"
-    else:
-        group.limits = [_router_scores.limits(deployment) for deployment in deployments]
     if strategy == "cost-based-routing":
         try:
             group.reads = [_router_scores.cost(deployment) for deployment in deployments]
@@ -577,6 +580,8 @@ def _pick(router: Any, plan: _Plan, group: _Group, excluded: Any = None, request
                                                input, _unexpired)
         if plan.strategy == "usage-based-routing-v2":
             return _router_scores.pick_usage(cache, candidates, messages, input, _unexpired)
+        if plan.strategy == "usage-based-routing":
+            return _router_scores.pick_usage_v1(cache, group, candidates, messages, input, _unexpired)
         return _router_scores.pick_cost(cache, group, candidates, messages, input, _unexpired)
     prefix = f"{plan.handle},{group.index},"
     if plan.strategy == "least-busy":
@@ -815,6 +820,8 @@ def get_available_deployment(self, model, messages=None, input=None, specific_de
 async def async_get_available_deployment(self, model, request_kwargs, messages=None, input=None,
                                          specific_deployment=False):
     stock = ORIGINALS["async_get_available_deployment"]
+    if getattr(self, N.routing_strategy) == "usage-based-routing":
+        return await _v1_async(self, stock, model, request_kwargs, messages, input, specific_deployment)
     route = _route(self)
     reason = route if isinstance(route, str) else _async_reason(self)
     if reason is not None:
@@ -846,6 +853,25 @@ async def async_get_available_deployment(self, model, request_kwargs, messages=N
         return await stock(self, model, request_kwargs, messages, input, specific_deployment)
     if getattr(self, N.routing_strategy) != "simple-shuffle":
         _report_selection_time(self, request_kwargs, started)
+    _served_one()
+    return picked
+
+
+async def _v1_async(router: Any, stock: Callable[..., Any], model: Any, request_kwargs: Any, messages: Any,
+                    input: Any, specific_deployment: Any) -> Any:
+    """An async selection by usage-based-routing (v1), which has no async selector: stock
+    runs the sync selection (1.106: the Router's get_available_deployment, ours; 1.109: its
+    sync pipeline inside its async pod-resolution wrapper), so ours does too."""
+    if not _router_release.FACADE:
+        return router.get_available_deployment(model=model, messages=messages, input=input,
+                                               specific_deployment=specific_deployment, request_kwargs=request_kwargs)
+    route = _route_sync(router)
+    picked = "shadow" if route == SHADOW else route
+    if not isinstance(picked, str):
+        picked = _select(router, model, specific_deployment, request_kwargs, None, messages, input)
+    if type(picked) is str:
+        STATS.handed_off(OPERATION, picked)
+        return await stock(router, model, request_kwargs, messages, input, specific_deployment)
     _served_one()
     return picked
 

@@ -26,7 +26,8 @@ from typing import Any
 
 from . import _draws
 
-SCORED_STRATEGIES = frozenset({"latency-based-routing", "cost-based-routing", "usage-based-routing-v2"})
+SCORED_STRATEGIES = frozenset({"latency-based-routing", "cost-based-routing", "usage-based-routing-v2",
+                               "usage-based-routing"})
 _INF = float("inf")  # the object limits() gives for no limit
 _REAL = (int, float)
 _SCORE = operator.itemgetter(1)  # of (deployment, latency or cost, ...)
@@ -42,6 +43,7 @@ class _Litellm:
     latency: Any = None
     cost: Any = None
     usage: Any = None
+    usage_v1: Any = None
     selector_types: dict = {}
     plain_average: Any = None  # lowest_latency._average_latency, when it is the expression inlined
     # 1.109 keeps latencies under "latency_normalized" and drops samples that cannot be an
@@ -53,10 +55,10 @@ class _Litellm:
     @classmethod
     def resolve(cls) -> None:
         from litellm.constants import LITELLM_METADATA_FIELD, OLD_LITELLM_METADATA_FIELD
-        from litellm.router_strategy import lowest_cost, lowest_latency, lowest_tpm_rpm_v2
+        from litellm.router_strategy import lowest_cost, lowest_latency, lowest_tpm_rpm, lowest_tpm_rpm_v2
 
         cls.metadata_field, cls.old_metadata_field = LITELLM_METADATA_FIELD, OLD_LITELLM_METADATA_FIELD
-        cls.usage = lowest_tpm_rpm_v2
+        cls.usage, cls.usage_v1 = lowest_tpm_rpm_v2, lowest_tpm_rpm
         cls.latency, cls.cost = lowest_latency, lowest_cost
         average = getattr(lowest_latency, "_average_latency", None)
         cls.plain_average = average if _same_code(average, _average_latency) else None
@@ -64,7 +66,8 @@ class _Litellm:
         cls.latency_key = "latency" if cls.usable_samples is None else "latency_normalized"
         cls.selector_types = {"latency-based-routing": lowest_latency.LowestLatencyLoggingHandler,
                               "cost-based-routing": lowest_cost.LowestCostLoggingHandler,
-                              "usage-based-routing-v2": lowest_tpm_rpm_v2.LowestTPMLoggingHandler_v2}
+                              "usage-based-routing-v2": lowest_tpm_rpm_v2.LowestTPMLoggingHandler_v2,
+                              "usage-based-routing": lowest_tpm_rpm.LowestTPMLoggingHandler}
 
 
 # litellm 1.106's lowest_latency._average_latency (no docstring: it would be a constant of
@@ -107,14 +110,16 @@ def problems() -> list[str]:
     """What in litellm's latency-, cost- and usage-based strategies differs from the tested
     shape."""
     try:
-        from litellm.router_strategy import lowest_cost, lowest_latency, lowest_tpm_rpm_v2 as usage
+        from litellm.router_strategy import lowest_cost, lowest_latency, lowest_tpm_rpm as usage_v1
+        from litellm.router_strategy import lowest_tpm_rpm_v2 as usage
 
         needed = [(lowest_latency, "LowestLatencyLoggingHandler"), (lowest_latency, "_average_latency"),
                   (lowest_latency, "_percentile_latency"), (lowest_latency, "token_counter"),
                   (lowest_latency, "datetime"), (lowest_cost, "LowestCostLoggingHandler"),
                   (lowest_cost, "_deployment_cost_map_rates"), (lowest_cost, "token_counter"),
                   (lowest_cost, "datetime"), (usage, "LowestTPMLoggingHandler_v2"), (usage, "token_counter"),
-                  (usage, "get_utc_datetime")]
+                  (usage, "get_utc_datetime"), (usage_v1, "LowestTPMLoggingHandler"),
+                  (usage_v1, "token_counter"), (usage_v1, "datetime")]
         return [f"{module.__name__}.{name} not found" for module, name in needed if not hasattr(module, name)]
     except Exception as exc:
         return [f"{type(exc).__name__}: {exc}"]
@@ -481,6 +486,43 @@ def pick_usage(cache: Any, candidates: dict, messages: Any, input: Any, read: An
 
 
 _COUNTS = (int, float, type(None))
+
+
+def pick_usage_v1(cache: Any, group: Any, candidates: dict, messages: Any, input: Any, read: Any) -> Any:
+    """usage-based-routing (v1)'s pick among `candidates` (candidates_by_id): the first, in
+    the group's tokens map order, of those within their limits with the fewest tokens used
+    this minute (local time). Stock adds the candidates the cached map lacks (0 tokens)
+    into the cached object itself."""
+    module = _Litellm.usage_v1
+    minute = _minute_key(module.datetime.now(), "%H-%M")
+    now = cache._clock()
+    stored = read(cache, f"{group.usage_key}:tpm:{minute}", now)
+    requests = read(cache, f"{group.usage_key}:rpm:{minute}", now)
+    if (stored is not None and type(stored) is not dict) or (requests is not None and type(requests) is not dict):
+        return "unusual_usage_entry"  # stock's read would decode it, or its loop read it oddly
+    entries, missing = _entries(stored, candidates, int)
+    tokens = _Tokens(module, messages, input)
+    lowest, picked = _INF, None
+    try:
+        for dep_id, used in entries:
+            candidate = candidates.get(dep_id)
+            if candidate is None:
+                continue
+            sent = requests.get(dep_id, 0) if requests is not None else 0
+            if type(used) not in _REAL or type(sent) not in _REAL or used != used or sent != sent:
+                return "unusual_usage_entry"  # stock compares it as it is, or raises
+            tpm_limit, rpm_limit = candidate[1]
+            if tokens.over(used, tpm_limit) or (requests is not None and dep_id in requests
+                                                and sent + 1 >= rpm_limit):
+                continue
+            if used < lowest:
+                lowest, picked = used, candidate[0]
+    except Exception:
+        return "unusual_usage_entry"  # stock raises it, from its own state
+    if picked is None:
+        return "no_deployment_available"  # stock raises its no-deployments error
+    _add_missing(stored, missing)
+    return picked
 
 
 def _metadata_field(request_kwargs: Any) -> str | None:
