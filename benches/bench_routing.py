@@ -11,6 +11,7 @@ lasts about 10 ms: with shorter rounds a noisy moment of this VM decided the med
 Before timing, both columns pick from the same seeded `random` and must pick the same
 deployments. Strategies the component does not serve yet go to litellm through our
 method: their ratio is the cost of asking.
+v1 usage-based-routing has no async selector: litellm's async path runs its sync one.
 "(pre-call)": the Router has `enable_pre_call_checks=True` (context window with the
 request's token count, rpm, params checks per deployment).
 latency-, cost- and usage-based routing score what litellm's callbacks logged: every
@@ -92,6 +93,13 @@ def _async(router, stock: bool):
     core = _core(router)
     name = _router._entry_points()["async_get_available_deployment"]  # what acompletion calls
     method = _router.ORIGINALS["async_get_available_deployment"] if stock else getattr(type(core), name)
+    if stock and core is router and router.routing_strategy == "usage-based-routing":
+        # litellm 1.106's async path is one call for v1, `self.get_available_deployment(...)`,
+        # which is ours once installed: stock is that call to its own sync method
+        sync = _router.ORIGINALS["get_available_deployment"]
+
+        async def method(core, model, request_kwargs, messages):
+            return sync(core, model, messages, None, False, request_kwargs)
     return lambda: method(core, "group-1", {}, MESSAGES)
 
 
