@@ -562,8 +562,23 @@ def test_samples_no_elapsed_time_gives_score_as_stock_scores_them(field, samples
     for seed in range(4):
         random.seed(seed)
         _same_as_stock(router, request={"stream": stream, "metadata": {}})
-    if _router_scores._Litellm.usable_samples is not None:  # 1.109: what is left scores plainly
+    if _router_scores._Litellm.latency_key == "latency_normalized":  # 1.109: what is left scores plainly
         assert _route_stats()["component"] - before == 4
+
+
+def test_a_sample_filter_replaced_in_lowest_latency_is_used_as_stock_uses_it(monkeypatch):
+    """1.109 looks its sample filter up on every call: one put there after install (here,
+    capping samples at 0.2) changes stock's scores, and ours follow it."""
+    from litellm.router_strategy import lowest_latency
+
+    if not hasattr(lowest_latency, "_usable_latency_samples"):
+        pytest.skip("litellm 1.106 scores every sample")
+    router = _latency_router(lowest_latency_buffer=0.5)
+    router.cache.set_cache("g_map", {"a": {LATENCY_KEY: [0.3]}, "b": {LATENCY_KEY: [0.9]}, "c": {LATENCY_KEY: [0.8]}})
+    monkeypatch.setattr(lowest_latency, "_usable_latency_samples", lambda s: tuple(min(x, 0.2) for x in s))
+    for seed in range(6):
+        random.seed(seed)
+        _same_as_stock(router)
 
 
 def test_a_time_to_first_token_stock_cannot_filter_is_left_to_it_streaming_or_not():

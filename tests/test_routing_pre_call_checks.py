@@ -525,6 +525,35 @@ def test_response_format_and_the_window_together(monkeypatch):
     assert _route_stats() == _served(180)
 
 
+def test_a_request_param_whose_comparison_raises_raises_as_in_stock():
+    """Stock compares every known param of the request with its default while drop_params is
+    off (whatever it sets): a value whose `!=` raises makes it raise, and ours too."""
+    class Unequal:
+        def __eq__(self, other):  # equal to any copy (the helpers compare the kwargs after)
+            return isinstance(other, Unequal)
+
+        def __ne__(self, other):
+            raise RuntimeError("cannot compare")
+
+        __hash__ = object.__hash__
+
+    router = _router_of(_deployment("a"), _deployment("b"))
+    error = pick_raises(router, messages=SHORT, request_kwargs={"temperature": Unequal()})
+    assert type(error) is RuntimeError
+
+
+def test_a_router_overriding_its_pre_call_checks_is_left_to_litellm():
+    """A subclass's `_pre_call_checks` (here: dropping `a`) is what stock calls: such a
+    Router is not accelerated, and its picks are the override's."""
+    class Dropping(Router):
+        def _pre_call_checks(self, *args, **kwargs):
+            return [d for d in super()._pre_call_checks(*args, **kwargs) if d["model_info"]["id"] != "a"]
+
+    router = Dropping(model_list=[_deployment("a"), _deployment("b")], enable_pre_call_checks=True, num_retries=0)
+    assert _router.router_report(router)["reason"] == "selection_overridden"
+    assert _picked(router, 5, messages=SHORT) == {"b": 10}
+
+
 # -- region -----------------------------------------------------------------------------------
 
 

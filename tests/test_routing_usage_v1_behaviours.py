@@ -144,3 +144,18 @@ def test_async_selections_are_the_sync_selection():
 
     assert asyncio.run(picks()) == ["b", "b", "b"]
     assert _route_stats() == _served(3)
+
+
+def test_an_async_path_a_subclass_overrides_is_called():
+    """litellm's async entry calls the Router's own `_async_get_available_deployment` (which
+    runs the sync v1 selection): a subclass's override of it is called as in stock."""
+    calls = []
+
+    class Recording(Router):
+        async def _async_get_available_deployment(self, *args, **kwargs):
+            calls.append(args[0] if args else kwargs.get("model"))
+            return await super()._async_get_available_deployment(*args, **kwargs)
+
+    router = Recording(model_list=[_deployment("a"), _deployment("b")], routing_strategy=V1, num_retries=0)
+    picked = asyncio.run(router.async_get_available_deployment("g", request_kwargs={}, messages=SHORT))
+    assert _id(picked) == "a" and calls == ["g"]

@@ -122,7 +122,7 @@ class GroupChecks:
     """A group's name and, per position: id, context window, rpm limit, response_format
     support, region."""
 
-    __slots__ = ("name", "ids", "max_input", "rpm", "response_format", "region")
+    __slots__ = ("name", "ids", "max_input", "rpm", "response_format", "reads_params", "region")
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -130,6 +130,7 @@ class GroupChecks:
         self.max_input: list[int | None] = []
         self.rpm: list[Any] = []
         self.response_format: list[bool] = []
+        self.reads_params: list[bool] = []  # 1.106: stock reads the request's params for it
         self.region: list[Any] = []  # region_name, or _UNREADABLE where validating the params raises
 
 
@@ -156,16 +157,18 @@ def read_group(router: Any, name: str, deployments: list[dict]) -> GroupChecks |
             params_model = None
         region = params_model.region_name if params_model is not None else _UNREADABLE
         if _Litellm.core is not None:  # 1.109: its own test of the deployment (it catches what it raises)
-            supports = not _Litellm.core._deployment_lacks_params(deployment, name, _FILTERED_PARAMS)
+            reads, supports = True, not _Litellm.core._deployment_lacks_params(deployment, name, _FILTERED_PARAMS)
         else:
-            supports = _supports_response_format(base_model or params.get("model", None) or name, params_model)
-        if supports is None:
-            return "pre_call_model_info"
+            found = _supports_response_format(base_model or params.get("model", None) or name, params_model)
+            if found is None:
+                return "pre_call_model_info"
+            reads, supports = found
         rpm = params.get("rpm", None)
         checks.ids.append(info.get("id", ""))
         checks.max_input.append(max_input)
         checks.rpm.append(rpm if isinstance(rpm, int) else None)
         checks.response_format.append(supports)
+        checks.reads_params.append(reads)
         checks.region.append(region)
     return checks
 
@@ -174,22 +177,23 @@ _UNREADABLE = object()
 _FILTERED_PARAMS = frozenset({"response_format"})  # the request params 1.109's check filters by
 
 
-def _supports_response_format(model: str, params_model: Any) -> bool | None:
-    """Whether stock's params check keeps this deployment for a request setting
-    response_format (None: its lookup raises). `params_model`: the deployment's validated
-    LiteLLM_Params, None where validating them raised."""
+def _supports_response_format(model: str, params_model: Any) -> tuple[bool, bool] | None:
+    """(whether stock's params check reads the request's params for this deployment, whether
+    it keeps it for a request setting response_format); None where its lookup raises.
+    `params_model`: the deployment's validated LiteLLM_Params, None where validating them
+    raised."""
     if params_model is None:  # stock skips the check for this deployment
-        return True
+        return False, True
     litellm = _Litellm.module
     try:
         model, provider, _, _ = litellm.get_llm_provider(model=model, litellm_params=params_model)
     except Exception:  # stock skips the check for this deployment
-        return True
+        return False, True
     try:
         supported = litellm.get_supported_openai_params(model=model, custom_llm_provider=provider)
     except Exception:
         return None
-    return supported is None or "response_format" in supported
+    return supported is not None, supported is None or "response_format" in supported
 
 
 def _may_be_large(messages: Any, input: Any, request_kwargs: Any) -> bool:
@@ -269,11 +273,11 @@ def removed(router: Any, checks: GroupChecks, cooled: str, messages: Any, input:
                     return outside
                 out.append(p)
                 continue
-            if check_params and not checks.response_format[p]:
+            if check_params and checks.reads_params[p]:  # stock reads the params (its comparisons can raise)
                 if sets_response_format is None:
                     non_default = _Litellm.module.utils.get_non_default_params(passed_params=request_kwargs)
                     sets_response_format = "response_format" in non_default
-                if sets_response_format:
+                if sets_response_format and not checks.response_format[p]:
                     out.append(p)
     except Exception:  # stock raises it
         return "unusual_pre_call_check"
@@ -307,8 +311,8 @@ def _removed_1109(router: Any, checks: GroupChecks, remaining: list[int], counta
             if outside:
                 out.append(p)
         # a request param only a non-str response_format sets, only while drop_params is off
-        if (request_kwargs is not None and "response_format" in request_kwargs
-                and router._host.dynamic().drop_params is False
+        # (asked as stock asks it, on every such request: its comparisons can raise)
+        if (request_kwargs is not None and router._host.dynamic().drop_params is False
                 and _Litellm.core._pre_call_check_requested_chat_params(request_kwargs)):
             dropped = set(out)
             lacking = [p for p in remaining if p not in dropped and not checks.response_format[p]]

@@ -860,11 +860,11 @@ async def async_get_available_deployment(self, model, request_kwargs, messages=N
 async def _v1_async(router: Any, stock: Callable[..., Any], model: Any, request_kwargs: Any, messages: Any,
                     input: Any, specific_deployment: Any) -> Any:
     """An async selection by usage-based-routing (v1), which has no async selector: stock
-    runs the sync selection (1.106: the Router's get_available_deployment, ours; 1.109: its
-    sync pipeline inside its async pod-resolution wrapper), so ours does too."""
+    runs the sync selection (1.106: its async wrapper, a tracing span included, calls the
+    Router's get_available_deployment, ours; 1.109: its sync pipeline inside its async
+    pod-resolution wrapper), so ours does too."""
     if not _router_release.FACADE:
-        return router.get_available_deployment(model=model, messages=messages, input=input,
-                                               specific_deployment=specific_deployment, request_kwargs=request_kwargs)
+        return await stock(router, model, request_kwargs, messages, input, specific_deployment)
     route = _route_sync(router)
     picked = "shadow" if route == SHADOW else route
     if not isinstance(picked, str):

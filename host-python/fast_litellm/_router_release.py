@@ -70,6 +70,11 @@ PIPELINE_METHODS_1109 = (
     "_narrow_to_video_deployment", "_routing_callbacks", "_restore_client_output_ceiling",
     "_core_deployments_named", "_team_deployments_named", "_region_routable_deployments",
     "_select_deployment_sync", "_select_deployment_async", "_override_selector_pre_call_check",
+    # the pre-call checks and what they ask
+    "_pre_call_checks", "_count_pre_call_check_tokens", "_acount_pre_call_check_tokens",
+    "_resolve_pre_call_check_input_tokens", "_pre_call_checks_need_token_count", "_deployment_max_input_tokens",
+    "_core_get_router_model_info", "_deployment_lacks_params", "_deployment_rejects_params",
+    "_pre_call_check_requested_chat_params", "_served_openai_models",
 )
 PIPELINE_METHODS = PIPELINE_METHODS_1106
 

@@ -49,7 +49,7 @@ class _Litellm:
     # 1.109 keeps latencies under "latency_normalized" and drops samples that cannot be an
     # elapsed time (NaN, infinite, negative: `_usable_latency_samples`) before averaging
     latency_key = "latency"
-    usable_samples: Any = None  # lowest_latency._usable_latency_samples, on 1.109
+    usable_samples: Any = None  # lowest_latency._usable_latency_samples, on 1.109, when litellm's own
     metadata_field, old_metadata_field = "litellm_metadata", "metadata"
 
     @classmethod
@@ -62,8 +62,11 @@ class _Litellm:
         cls.latency, cls.cost = lowest_latency, lowest_cost
         average = getattr(lowest_latency, "_average_latency", None)
         cls.plain_average = average if _same_code(average, _average_latency) else None
-        cls.usable_samples = getattr(lowest_latency, "_usable_latency_samples", None)
-        cls.latency_key = "latency" if cls.usable_samples is None else "latency_normalized"
+        usable = getattr(lowest_latency, "_usable_latency_samples", None)
+        cls.latency_key = "latency" if usable is None else "latency_normalized"
+        own = (getattr(usable, "__module__", None) == lowest_latency.__name__
+               and getattr(getattr(usable, "__code__", None), "co_filename", None) == lowest_latency.__file__)
+        cls.usable_samples = usable if own else None
         cls.selector_types = {"latency-based-routing": lowest_latency.LowestLatencyLoggingHandler,
                               "cost-based-routing": lowest_cost.LowestCostLoggingHandler,
                               "usage-based-routing-v2": lowest_tpm_rpm_v2.LowestTPMLoggingHandler_v2,
@@ -328,7 +331,12 @@ def pick_latency(selector: Any, cache: Any, group: Any, candidates: dict, reques
     if type(stored) is str:
         return stored
     minute = _minute(module)
-    key, usable = _Litellm.latency_key, _Litellm.usable_samples
+    key = _Litellm.latency_key
+    filtered = key == "latency_normalized"  # 1.109 scores only samples that can be an elapsed time
+    usable = getattr(module, "_usable_latency_samples", None) if filtered else None
+    if filtered and usable is None:
+        return "unusual_latency"  # stock's call raises
+    inline_usable = usable is not None and usable is _Litellm.usable_samples  # litellm's own: inlined for floats
     entries, missing = _entries(stored, candidates, lambda: {key: [0], minute: {"tpm": 0, "rpm": 0}})
     stream = request_kwargs is not None and request_kwargs.get("stream", None) is True
     percentile, average = args.ttft_percentile, module._average_latency
@@ -360,11 +368,13 @@ def pick_latency(selector: Any, cache: Any, group: Any, candidates: dict, reques
                            else average(ttft))
             else:
                 samples = item_map.get(key, _NO_SAMPLES)
-                if usable is not None:
+                if inline_usable:
                     # usable()'s answer where every sample is a float (for floats, isfinite and
                     # >= 0 is this one comparison); else its own (and its exceptions)
                     kept = [x for x in samples if type(x) is float and 0.0 <= x < _INF]
                     samples = kept if len(kept) == len(samples) else usable(samples)
+                elif usable is not None:
+                    samples = usable(samples)
                 if inline_average:  # litellm's _average_latency
                     latency = sum(samples) / len(samples) if samples else 0.0
                 else:
