@@ -27,8 +27,8 @@ from litellm import ModelResponse, Router
 import fast_litellm
 from fast_litellm import _router, _router_scores
 from routing_checks import (  # noqa: F401 - routing_on, model_cost_kept: autouse
-    LATENCY_KEY, _deployment, _handed, _id, _route_stats, callbacks_kept, model_cost_kept, pick, pick_raises,
-    routing_on)
+    LATENCY_KEY, _clear_of_minute_end, _deployment, _handed, _id, _route_stats, callbacks_kept, model_cost_kept, pick,
+    pick_raises, routing_on)
 
 pytestmark = pytest.mark.routing  # skipped on a litellm release routing is not verified on (conftest)
 
@@ -194,6 +194,8 @@ def _odd(router: Router, strategy: str, deployment: dict, kind: int) -> None:
 
 
 async def _selection(router, strategy, model, request, messages, is_async):
+    # both runs must read the same minute: the maps key usage (and stock's insertions) by it
+    _clear_of_minute_end()
     sync_stock = _router.ORIGINALS["get_available_deployment"]
     async_stock = _router.ORIGINALS["async_get_available_deployment"]
     cache = router.cache.in_memory_cache
