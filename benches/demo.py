@@ -282,8 +282,9 @@ def main() -> int:
     ops = [op for op in ("token_counter", "encode", "decode") if op in live_ops]
     names = ", ".join(f"litellm.{op}" for op in ops)
     if fast_litellm.health_check()["routing"].get("patched"):
-        names += (" and the Router's deployment selection (every strategy but v1 usage-based; latency, usage "
-                  "and cost scored by litellm's own rules, in the host, among the component's candidates)")
+        names += (" and the Router's deployment selection (every built-in strategy but lar1 and provider budgets; "
+                  "latency, usage and cost scored by litellm's own rules, in the host, among the component's "
+                  "candidates)")
     matched = ("every count and pick above matches stock litellm exactly" if all_equal
                else "NOT every count or pick above matched stock litellm (marked " + BAD + ")")
     print(
