@@ -51,7 +51,6 @@ class _Litellm:
     region_allowed: Any = None  # the router module's is_region_allowed, when it compiles as _is_region_allowed
     # 1.109's checks (None on 1.106): the core class, and its tokenizer model choice
     core: Any = None
-    served_openai_models: Any = None
     single_encoding_openai_model: Any = None
     model_info_method = "get_router_model_info"
 
@@ -66,7 +65,6 @@ class _Litellm:
             from litellm.litellm_core_utils import token_counter
 
             cls.core = router_module.PythonCore
-            cls.served_openai_models = token_counter.served_openai_models
             cls.single_encoding_openai_model = token_counter.single_encoding_openai_model
             cls.model_info_method = "_core_get_router_model_info"
         else:
@@ -90,7 +88,7 @@ def problems() -> list[str]:
                       (core, "_deployment_lacks_params"), (core, "_pre_call_check_requested_chat_params"),
                       (core, "_served_openai_models"), (router_module, "_PRE_CALL_CHECK_FILTERED_PARAMS"),
                       (router_module, "compaction_pending"), (router_module, "is_region_allowed"),
-                      (token_counter, "served_openai_models"), (token_counter, "single_encoding_openai_model")]
+                      (token_counter, "single_encoding_openai_model")]
             if getattr(router_module, "_PRE_CALL_CHECK_FILTERED_PARAMS", None) != _FILTERED_PARAMS:
                 return ["router_python_core._PRE_CALL_CHECK_FILTERED_PARAMS is not {'response_format'}"]
         else:

@@ -309,7 +309,7 @@ def _group_rows(router: Any, name: str, indices: list[int], index: int, strategy
     group = _Group(index, keys, 0 if weighted else len(first), ids)
     _keyed(group, name, strategy)
     if strategy in _router_scores.SCORED_STRATEGIES:
-        reason = _score_group(router, name, indices, group, first, strategy)
+        reason = _score_group(router, deployments, indices, group, first, strategy)
         if reason is not None:
             return reason
     group.text_only = _router_release.declares_no_vision(deployments, name)
@@ -321,11 +321,10 @@ def _group_rows(router: Any, name: str, indices: list[int], index: int, strategy
     return rows, group
 
 
-def _score_group(router: Any, name: str, indices: list[int], group: _Group, candidates: list[int],
+def _score_group(router: Any, deployments: list[dict], indices: list[int], group: _Group, candidates: list[int],
                  strategy: str) -> str | None:
-    """What latency-, cost- and usage-based scoring reads of the group's deployments, or why
-    stock serves the group."""
-    deployments = [getattr(router, N.model_list)[i] for i in indices]
+    """What latency-, cost- and usage-based scoring reads of the group's deployments (those
+    at `indices` of the model list), or why stock serves the group."""
     group.indices = list(indices)
     if strategy in ("usage-based-routing-v2", "usage-based-routing"):  # both read unset as None
         group.limits = [_router_scores.usage_limits(deployment) for deployment in deployments]
