@@ -31,6 +31,7 @@ import copy
 import json
 import logging
 import math
+import operator
 import random
 import threading
 import time
@@ -38,7 +39,7 @@ import traceback
 import weakref
 from typing import Any, Callable
 
-from . import _pre_call, _router_release, _router_scores
+from . import _overrides, _pre_call, _router_release, _router_scores
 from ._router_release import Names as N
 from ._component import COMPONENT, ComponentUnavailable, InstanceChanged
 from ._flags import FLAGS, SHADOW
@@ -142,7 +143,8 @@ class _Plan:
     """What the component knows of one Router, and what it was built from."""
 
     __slots__ = ("handle", "generation", "model_list", "size", "settings", "groups", "reason", "handed", "strategy",
-                 "selector", "selector_attr", "model_cost", "aliased", "__weakref__")
+                 "selector", "selector_attr", "selector_unchanged", "attributes", "model_cost", "aliased",
+                 "__weakref__")
 
     def __init__(self, router: Any) -> None:
         self.model_list = getattr(router, N.model_list)
@@ -154,8 +156,10 @@ class _Plan:
         self.handed: dict[str, str] = {}  # group -> why stock serves it
         self.reason: str | None = None  # why stock serves the whole router
         self.strategy = getattr(router, N.routing_strategy)
-        self.selector: Any = None  # litellm's selector of a strategy other than simple-shuffle
+        self.selector: Any = None  # the selector of a strategy other than simple-shuffle, litellm's when served
         self.selector_attr = ""  # the Router attribute holding it (routing_strategy_init replaces it)
+        self.selector_unchanged: Any = None  # _overrides.selector_watch() of it
+        self.attributes = -1  # the Router's attribute count (an instance-level patch adds one)
         self.model_cost: Any = None  # cost-based, pre-call checks: the cost map read (_model_cost)
         self.aliased: dict[tuple[str, str], _Group] = {}  # (alias, group) -> the group keyed by the alias
 
@@ -163,7 +167,9 @@ class _Plan:
         model_list = getattr(router, N.model_list)
         return (self.model_list is model_list and self.size == len(model_list)
                 and self.generation == COMPONENT.instantiations and _settings(router) == self.settings
-                and (self.selector is None or getattr(router, self.selector_attr, None) is self.selector)
+                and len(router.__dict__) == self.attributes
+                and (self.selector_unchanged is None
+                     or self.selector_unchanged(getattr(router, self.selector_attr, None)))
                 and (self.model_cost is None or _same_model_cost(self.model_cost)))
 
 
@@ -184,12 +190,23 @@ def _settings(router: Any) -> tuple:
     """Router settings a selection depends on, compared per call (users set them directly,
     and edit the containers in place). A plan serves only while all are off or empty, so
     their truth is what is compared."""
-    return (getattr(router, N.routing_strategy), not getattr(router, N.routing_plugins),
-            not getattr(router, N.routing_groups), not getattr(router, N.enable_pre_call_checks),
-            not getattr(router, N.enable_health_check_routing), not getattr(router, N.enable_tag_filtering),
-            not getattr(router, N.auto_routers), not getattr(router, N.complexity_routers),
-            not getattr(router, N.adaptive_routers), not getattr(router, N.quality_routers),
-            getattr(router, N.cache).redis_cache is None, *_router_release.settings(router))
+    (strategy, plugins, groups, pre_call_checks, health_check_routing, tag_filtering, auto, complexity, adaptive,
+     quality, cache) = _setting_values(router)
+    return (strategy, not plugins, not groups, not pre_call_checks, not health_check_routing, not tag_filtering,
+            not auto, not complexity, not adaptive, not quality, cache.redis_cache is None,
+            *_router_release.settings(router))
+
+
+def _setting_values_of_release() -> Callable[[Any], tuple]:
+    """The Router attributes _settings reads, fetched in one call (the names are the
+    installed release's)."""
+    return operator.attrgetter(
+        N.routing_strategy, N.routing_plugins, N.routing_groups, N.enable_pre_call_checks,
+        N.enable_health_check_routing, N.enable_tag_filtering, N.auto_routers, N.complexity_routers,
+        N.adaptive_routers, N.quality_routers, N.cache)
+
+
+_setting_values = _setting_values_of_release()  # again at install, with the release's names
 
 
 def _router_reason(router: Any) -> str | None:
@@ -223,10 +240,8 @@ def _router_reason(router: Any) -> str | None:
     reason = _router_release.router_reason(router)
     if reason is not None:
         return reason
-    base = _Litellm.router_class
-    for name in _router_release.PIPELINE_METHODS:
-        if name in router.__dict__ or getattr(type(router), name, None) is not getattr(base, name, None):
-            return "selection_overridden"
+    if _overrides.router_overridden(router):
+        return "selection_overridden"
     return None
 
 
@@ -237,7 +252,8 @@ def _selector(router: Any, strategy: str) -> Any:
     from litellm.router_strategy.least_busy import LeastBusyLoggingHandler
 
     selector = getattr(router, router._DEFAULT_SELECTOR_ATTR_BY_STRATEGY["least-busy"], None)
-    if type(selector) is not LeastBusyLoggingHandler or selector.router_cache.in_memory_cache is None:
+    if (type(selector) is not LeastBusyLoggingHandler or not _overrides.selector_own(selector)
+            or selector.router_cache.in_memory_cache is None):
         return None
     return selector
 
@@ -359,9 +375,6 @@ def _build(router: Any) -> _Plan:
                 continue
             rows.append(built[0])
             plan.groups[name] = built[1]
-        if plan.strategy != "simple-shuffle":
-            plan.selector = _selector(router, plan.strategy)
-            plan.selector_attr = router._DEFAULT_SELECTOR_ATTR_BY_STRATEGY[plan.strategy]
         if (plan.strategy == "cost-based-routing" or getattr(router, N.enable_pre_call_checks)
                 or _router_release.FACADE):  # 1.109 reads vision support from the cost map
             plan.model_cost = _model_cost()  # costs, context windows: read from it
@@ -369,7 +382,12 @@ def _build(router: Any) -> _Plan:
         plan.handle = COMPONENT.router("create", json.dumps(rows))
         plan.generation = COMPONENT.instantiations  # a trap in create re-instantiated it
         weakref.finalize(plan, _forgotten.append, (plan.handle, plan.generation))
+    if plan.strategy in SERVED_STRATEGIES and plan.strategy != "simple-shuffle":  # watched when handed too
+        plan.selector_attr = router._DEFAULT_SELECTOR_ATTR_BY_STRATEGY[plan.strategy]
+        plan.selector = getattr(router, plan.selector_attr, None)
+        plan.selector_unchanged = _overrides.selector_watch(plan.selector)
     router.__dict__[_PLAN] = plan
+    plan.attributes = len(router.__dict__)
     return plan
 
 
@@ -1099,7 +1117,7 @@ _filtered_model_info = _FILTERED_MODEL_INFO
 def install() -> bool:
     """Put our selection on litellm's Router class (1.109: on its core class), if its
     internals are the tested ones."""
-    global _request_options, _filtered_model_info
+    global _request_options, _filtered_model_info, _setting_values
     from litellm.router import Router
 
     with _lock:
@@ -1115,7 +1133,12 @@ def install() -> bool:
             return False
         _router_scores._Litellm.resolve()
         _pre_call._Litellm.resolve()
+        from litellm.router_strategy.least_busy import LeastBusyLoggingHandler
+
+        _overrides.record(_Litellm.router_class, _router_release.PIPELINE_METHODS,
+                          (*_router_scores._Litellm.selector_types.values(), LeastBusyLoggingHandler))
         _request_options = _REQUEST_OPTIONS | _router_release.EXTRA_REQUEST_OPTIONS
+        _setting_values = _setting_values_of_release()
         _filtered_model_info = _FILTERED_MODEL_INFO + _router_release.EXTRA_FILTERED_MODEL_INFO
         target = _router_release.patched_class(Router)
         if not _router_release.FACADE:  # 1.109 counts such changes itself (_settings)

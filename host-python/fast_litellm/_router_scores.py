@@ -24,7 +24,7 @@ from __future__ import annotations
 import operator
 from typing import Any
 
-from . import _draws
+from . import _draws, _overrides
 
 SCORED_STRATEGIES = frozenset({"latency-based-routing", "cost-based-routing", "usage-based-routing-v2",
                                "usage-based-routing"})
@@ -129,10 +129,12 @@ def problems() -> list[str]:
 
 
 def selector(router: Any, strategy: str) -> Any:
-    """litellm's own selector of this strategy on this Router, or None if it was replaced."""
+    """litellm's own selector of this strategy on this Router, or None if it (or one of its
+    selection methods) was replaced."""
     found = getattr(router, router._DEFAULT_SELECTOR_ATTR_BY_STRATEGY[strategy], None)
     expected = _Litellm.selector_types[strategy]
-    if type(found) is not expected or found.router_cache.in_memory_cache is None:
+    if (type(found) is not expected or not _overrides.selector_own(found)
+            or found.router_cache.in_memory_cache is None):
         return None
     return found
 
@@ -339,6 +341,7 @@ def pick_latency(selector: Any, cache: Any, group: Any, candidates: dict, reques
     inline_usable = usable is not None and usable is _Litellm.usable_samples  # litellm's own: inlined for floats
     entries, missing = _entries(stored, candidates, lambda: {key: [0], minute: {"tpm": 0, "rpm": 0}})
     stream = request_kwargs is not None and request_kwargs.get("stream", None) is True
+    read_ttft = stream or usable is not None  # what stock does with them otherwise has no effect
     percentile, average = args.ttft_percentile, module._average_latency
     inline_average = average is _Litellm.plain_average and _SUM_LEN.isdisjoint(vars(module))
     field = _metadata_field(request_kwargs)
@@ -360,9 +363,10 @@ def pick_latency(selector: Any, cache: Any, group: Any, candidates: dict, reques
                 return "unusual_usage_entry"
             this_minute = item_map.get(minute, _NO_USAGE)
             rpm, tpm = this_minute.get("rpm", 0), this_minute.get("tpm", 0)
-            ttft = item_map.get("time_to_first_token_seconds", _NO_SAMPLES)
-            if usable is not None and (ttft or type(ttft) is not list):
-                ttft = usable(ttft)  # stock filters them on every read, streaming or not (and raises alike)
+            if read_ttft:
+                ttft = item_map.get("time_to_first_token_seconds", _NO_SAMPLES)
+                if usable is not None and (ttft or type(ttft) is not list):
+                    ttft = usable(ttft)  # stock filters them on every read, streaming or not (and raises alike)
             if stream and len(ttft) > 0:
                 latency = (module._percentile_latency(ttft, percentile) if percentile is not None
                            else average(ttft))
