@@ -396,8 +396,40 @@ def test_a_router_with_other_internals_is_left_stock_and_reported(monkeypatch):
         assert _router.install() is True
     strategies = ["cost-based-routing", "latency-based-routing", "least-busy", "simple-shuffle",
                   "usage-based-routing", "usage-based-routing-v2"]
-    expected = {"patched": True, "strategies": strategies}
-    assert fast_litellm.health_check()["routing"] == expected
+    status = fast_litellm.health_check()["routing"]
+    assert (status["patched"], status["strategies"]) == (True, strategies)
+    assert set(status) == {"patched", "strategies", "routers"}
+
+
+def test_health_check_counts_the_routers_served_and_why_litellm_serves_others():
+    import gc
+
+    from litellm.types.router import RouterRateLimitError
+
+    def routers() -> dict:
+        gc.collect()
+        return fast_litellm.health_check()["routing"]["routers"]
+
+    before = routers()
+    with callbacks_kept():  # the Routers' callbacks leave litellm's lists after: they can be collected
+        served = Router(model_list=[_deployment(i, i % 2, {}) for i in range(4)])
+        filtered = Router(model_list=[_deployment(0, 0, {}), _deployment(1, 1, {"extra": {"access_groups": ["a"]}})])
+        tags = Router(model_list=[_deployment(0, 0, {})], enable_tag_filtering=True)
+        budgets = Router(model_list=[_deployment(0, 0, {})], routing_strategy="usage-based-routing-v2")
+        for router in (served, filtered, tags, budgets):
+            router.get_available_deployment("group-0")
+        budgets.routing_strategy = "provider-budget-routing"  # what the next selection reads
+        with pytest.raises(RouterRateLimitError):  # litellm's own answer there (no budgets configured)
+            budgets.get_available_deployment("group-0")
+        after = routers()
+        assert after["served"] == before["served"] + 2
+        left, groups_left = Counter(after["left_to_litellm"]), Counter(after["groups_left_to_litellm"])
+        left.subtract(before["left_to_litellm"])
+        groups_left.subtract(before["groups_left_to_litellm"])
+        assert +left == {"tag_filtering": 1, "strategy_provider-budget-routing": 1}
+        assert +groups_left == {"filtered_deployment": 1}
+        del served, filtered, tags, budgets, router
+    assert routers() == before  # the Routers collected: gone from the summary
 
 
 

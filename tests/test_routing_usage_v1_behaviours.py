@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import random
 
 import litellm
 import pytest
@@ -159,3 +160,11 @@ def test_an_async_path_a_subclass_overrides_is_called():
     router = Recording(model_list=[_deployment("a"), _deployment("b")], routing_strategy=V1, num_retries=0)
     picked = asyncio.run(router.async_get_available_deployment("g", request_kwargs={}, messages=SHORT))
     assert _id(picked) == "a" and calls == ["g"]
+
+
+def test_an_async_selection_handed_to_litellm_is_counted_once(monkeypatch):
+    router = _router_of(_deployment("a"), _deployment("b"))
+    monkeypatch.setattr(random, "choice", lambda seq: seq[0])  # a patched `random`: litellm's to draw from
+    picked = asyncio.run(router.async_get_available_deployment("g", request_kwargs={}, messages=SHORT))
+    assert _id(picked) == "a"
+    assert _route_stats() == _handed("random_patched", 1)

@@ -37,6 +37,7 @@ import threading
 import time
 import traceback
 import weakref
+from collections import Counter
 from typing import Any, Callable
 
 from . import _overrides, _pre_call, _router_release, _router_scores
@@ -388,7 +389,11 @@ def _build(router: Any) -> _Plan:
         plan.selector_unchanged = _overrides.selector_watch(plan.selector)
     router.__dict__[_PLAN] = plan
     plan.attributes = len(router.__dict__)
+    _plans.add(plan)
     return plan
+
+
+_plans: Any = weakref.WeakSet()  # every Router's current plan (a rebuilt or collected one drops out)
 
 
 # Plans collected by the garbage collector: their component routers are removed at the
@@ -805,7 +810,14 @@ def _route(router: Any) -> int | str:
     """ACCELERATED, SHADOW, or why stock selects: the strategy first (a plain comparison:
     it runs on every selection of a router we do not serve), then the flag."""
     strategy = getattr(router, N.routing_strategy)
-    return FLAGS.route(FEATURE) if strategy in SERVED_STRATEGIES else _strategy_reason(strategy)
+    if strategy in SERVED_STRATEGIES:
+        return FLAGS.route(FEATURE)
+    _unserved.add(router)  # for health_check(), which counts it once its plan (if any) is dropped:
+    router.__dict__.pop(_PLAN, None)  # a plan of another strategy, made stale by the change
+    return _strategy_reason(strategy)
+
+
+_unserved: Any = weakref.WeakSet()  # Routers that selected with a strategy we do not serve
 
 
 def _route_sync(router: Any) -> int | str:
@@ -877,17 +889,19 @@ async def async_get_available_deployment(self, model, request_kwargs, messages=N
 async def _v1_async(router: Any, stock: Callable[..., Any], model: Any, request_kwargs: Any, messages: Any,
                     input: Any, specific_deployment: Any) -> Any:
     """An async selection by usage-based-routing (v1), which has no async selector: stock
-    runs the sync selection (1.106: its async wrapper, a tracing span included, calls the
-    Router's get_available_deployment, ours; 1.109: its sync pipeline inside its async
-    pod-resolution wrapper), so ours does too."""
-    if not _router_release.FACADE:
-        return await stock(router, model, request_kwargs, messages, input, specific_deployment)
+    runs the sync selection (1.106: its async wrapper opens a tracing span and calls the
+    Router's `_async_get_available_deployment`, which calls `get_available_deployment`;
+    1.109: its sync pipeline inside its async pod-resolution wrapper), so ours does too.
+    What the wrapper adds reaches a selection we serve as nothing: the span is a no-op
+    without OpenTelemetry (with it, _environment_reason hands the selection to stock), and a
+    Router overriding `_async_get_available_deployment` is left to stock (PIPELINE_METHODS)."""
     route = _route_sync(router)
     picked = "shadow" if route == SHADOW else route
     if not isinstance(picked, str):
         picked = _select(router, model, specific_deployment, request_kwargs, None, messages, input)
     if type(picked) is str:
-        STATS.handed_off(OPERATION, picked)
+        if _router_release.FACADE:  # (1.106: stock's wrapper calls our sync selection, which counts it)
+            STATS.handed_off(OPERATION, picked)
         return await stock(router, model, request_kwargs, messages, input, specific_deployment)
     _served_one()
     return picked
@@ -1200,7 +1214,28 @@ def status() -> dict:
     out: dict = {"patched": live, "strategies": sorted(SERVED_STRATEGIES)}
     if PROBLEMS:
         out["problems"] = list(PROBLEMS)
+    else:
+        out["routers"] = _routers_seen()
     return out
+
+
+def _routers_seen() -> dict:
+    """The Routers that have selected since fast-litellm was installed (their plans, built
+    at a Router's first selection and after each change): how many the component serves,
+    and why litellm serves the others, or some of their model groups."""
+    served, left, groups_left = 0, Counter(), Counter()
+    for router in list(_unserved):
+        strategy = getattr(router, N.routing_strategy)
+        if strategy not in SERVED_STRATEGIES:  # (else its plan is counted below)
+            left[_strategy_reason(strategy)] += 1
+    for plan in list(_plans):
+        if plan.reason is not None:
+            left[plan.reason] += 1
+            continue
+        served += 1
+        groups_left.update(plan.handed.values())
+    return {"served": served, "left_to_litellm": dict(sorted(left.items())),
+            "groups_left_to_litellm": dict(sorted(groups_left.items()))}
 
 
 def router_report(router: Any) -> dict:
