@@ -62,10 +62,14 @@ def sample_draws(n: int) -> None:
         _random.sample(range(n), n)
         return
     getrandbits = _random.getrandbits
+    bits = _BITS if n < len(_BITS) else [m.bit_length() for m in range(n + 1)]
     for m in range(n, 0, -1):
-        k = m.bit_length()
+        k = bits[m]
         while getrandbits(k) >= m:
             pass
+
+
+_BITS = [m.bit_length() for m in range(256)]  # m.bit_length(), looked up for the common pool sizes
 
 
 def choice_index(n: int) -> int:

@@ -33,7 +33,6 @@ _REAL = (int, float)
 _SCORE = operator.itemgetter(1)  # of (deployment, latency or cost, ...)
 _NO_USAGE: dict = {}  # stock's `.get(minute, {})` default, shared: only read
 _NO_SAMPLES: list = []  # stock's `.get(key, [])` default, shared: only read
-_SUM_LEN = frozenset({"sum", "len"})  # builtins the inlined average uses (a module global would shadow them)
 _random = _draws._random
 
 
@@ -343,7 +342,8 @@ def pick_latency(selector: Any, cache: Any, group: Any, candidates: dict, reques
     stream = request_kwargs is not None and request_kwargs.get("stream", None) is True
     read_ttft = stream or usable is not None  # what stock does with them otherwise has no effect
     percentile, average = args.ttft_percentile, module._average_latency
-    inline_average = average is _Litellm.plain_average and _SUM_LEN.isdisjoint(vars(module))
+    names = vars(module)  # the inlined average uses the builtins sum and len: a module global would shadow them
+    inline_average = average is _Litellm.plain_average and "sum" not in names and "len" not in names
     field = _metadata_field(request_kwargs)
     write = field is not None and field in request_kwargs
     if write and type(request_kwargs[field]) is not dict:
