@@ -432,6 +432,32 @@ def test_health_check_counts_the_routers_served_and_why_litellm_serves_others():
     assert routers() == before  # the Routers collected: gone from the summary
 
 
+def test_health_check_counts_a_router_once_as_its_last_selection_found_it():
+    import gc
+
+    from litellm.types.router import RouterRateLimitError
+
+    def routers() -> dict:
+        gc.collect()
+        return fast_litellm.health_check()["routing"]["routers"]
+
+    before = routers()
+    with callbacks_kept():
+        router = Router(model_list=[_deployment(0, 0, {})], routing_strategy="provider-budget-routing")
+        with pytest.raises(RouterRateLimitError):  # litellm's own answer (no budgets configured)
+            router.get_available_deployment("group-0")
+        router.routing_strategy = "simple-shuffle"
+        router.get_available_deployment("group-0")  # a plan, served
+        assert routers()["served"] == before["served"] + 1
+        router.routing_strategy = "provider-budget-routing"  # no selection since: its plan is stale
+        after = routers()
+        assert after["served"] == before["served"]
+        assert after["left_to_litellm"].get("strategy_provider-budget-routing", 0) == \
+            before["left_to_litellm"].get("strategy_provider-budget-routing", 0) + 1
+        del router
+    assert routers() == before
+
+
 
 # -- cases found in review: each served wrongly once ------------------------------------------
 

@@ -60,8 +60,7 @@ def _picks(router: Router, sync: bool) -> list[str]:
 
 
 def _served_since(before: dict) -> bool:
-    """Every selection since `before` was served by the component (usage-based v1's async
-    pick counts twice: litellm's async wrapper runs the sync selection)."""
+    """Every selection since `before` was served by the component."""
     now = _route_stats()
     return now["component"] > before["component"] and now["litellm"] == before["litellm"]
 
@@ -142,9 +141,9 @@ def test_a_router_pipeline_method_patched_on_the_class_before_the_plan_goes_to_l
 
 
 def test_only_litellm_functions_are_recorded_as_litellm_own():
-    assert _overrides._own(_last_candidate) is _overrides._NOT_OWN
-    assert _overrides._own(mock.MagicMock()) is _overrides._NOT_OWN
-    assert _overrides._own(LowestLatencyLoggingHandler.get_available_deployments) is not _overrides._NOT_OWN
+    assert _overrides.litellm_own(_last_candidate) is _overrides._NOT_OWN
+    assert _overrides.litellm_own(mock.MagicMock()) is _overrides._NOT_OWN
+    assert _overrides.litellm_own(LowestLatencyLoggingHandler.get_available_deployments) is not _overrides._NOT_OWN
     recorded = dict(_overrides._Recorded.router_methods)
     assert recorded and _overrides._NOT_OWN not in recorded.values()
     for methods in _overrides._Recorded.selector_methods.values():

@@ -20,11 +20,13 @@ from __future__ import annotations
 import asyncio
 import datetime
 import random
+from unittest import mock
 
 import litellm
 import pytest
 from litellm import Router
 
+from fast_litellm import _router_release
 from routing_checks import (  # noqa: F401 - routing_on: the autouse fixture
     _clear_of_minute_end, _deployment, _handed, _id, _route_stats, _served, pick, pick_raises, routing_on,
 )
@@ -168,3 +170,53 @@ def test_an_async_selection_handed_to_litellm_is_counted_once(monkeypatch):
     picked = asyncio.run(router.async_get_available_deployment("g", request_kwargs={}, messages=SHORT))
     assert _id(picked) == "a"
     assert _route_stats() == _handed("random_patched", 1)
+
+
+ON_1106 = not _router_release.FACADE  # 1.109's async v1 path runs its sync pipeline itself
+
+
+def _async_pick(router: Router) -> str:
+    return _id(asyncio.run(router.async_get_available_deployment("g", request_kwargs={}, messages=SHORT)))
+
+
+@pytest.mark.skipif(not ON_1106, reason="litellm 1.106's async v1 path calls self.get_available_deployment")
+def test_an_async_selection_calls_a_get_available_deployment_put_on_the_router_or_its_subclass():
+    """Stock's async v1 path ends in `self.get_available_deployment`: a subclass's or an
+    instance's replacement of it is what answers, as in stock."""
+    class Last(Router):
+        def get_available_deployment(self, model, messages=None, input=None, specific_deployment=False,
+                                     request_kwargs=None):
+            return self.model_list[-1]
+
+    router = Last(model_list=[_deployment("a"), _deployment("b")], routing_strategy=V1)
+    assert _async_pick(router) == "b"
+    router = _router_of(_deployment("a"), _deployment("b"))
+    assert _async_pick(router) == "a"
+    with mock.patch.object(router, "get_available_deployment", return_value=router.model_list[1]) as patched:
+        assert _async_pick(router) == "b"
+    assert patched.call_count == 1
+    assert _async_pick(router) == "a"
+
+
+@pytest.mark.skipif(not ON_1106, reason="litellm 1.106's async v1 path runs _async_get_available_deployment")
+def test_an_async_selection_runs_a_patched_async_step_or_span_after_the_first_selection():
+    router = _router_of(_deployment("a"), _deployment("b"))
+    assert _async_pick(router) == "a"
+    served = _route_stats()["component"]
+
+    async def last(self, model, request_kwargs, messages, input, specific_deployment):
+        return self.model_list[-1]
+
+    with mock.patch.object(Router, "_async_get_available_deployment", last):
+        assert _async_pick(router) == "b"
+    entered = []
+    original = litellm.router.phase_span
+
+    def span(name):
+        entered.append(name)
+        return original(name)
+
+    with mock.patch.object(litellm.router, "phase_span", span):
+        assert _async_pick(router) == "a"
+    assert entered == ["route g"]
+    assert _route_stats()["component"] == served + 1  # our selection, called inside the span

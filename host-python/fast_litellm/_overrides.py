@@ -35,15 +35,20 @@ class _Recorded:
     selector_methods: dict = {}  # selector class -> its (name, function) selection methods
 
 
-def _own(value: Any) -> Any:
+def litellm_own(value: Any) -> Any:
+    """`value` if it is a function of a litellm module (as recorded at install), else a
+    marker that matches nothing. None (a name the release lacks) stays None."""
+    if value is None:
+        return None
     module = getattr(value, "__module__", None) or ""
     return value if callable(value) and module.partition(".")[0] == "litellm" else _NOT_OWN
 
 
 def record(router_class: Any, pipeline_methods: tuple, selector_classes: Any) -> None:
-    _Recorded.router_methods = tuple((name, _own(getattr(router_class, name, None))) for name in pipeline_methods)
+    _Recorded.router_methods = tuple((name, litellm_own(getattr(router_class, name, None)))
+                                     for name in pipeline_methods)
     _Recorded.selector_methods = {
-        cls: tuple((name, _own(getattr(cls, name))) for name in SELECTION_METHODS if hasattr(cls, name))
+        cls: tuple((name, litellm_own(getattr(cls, name))) for name in SELECTION_METHODS if hasattr(cls, name))
         for cls in selector_classes}
 
 

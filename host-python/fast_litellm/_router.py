@@ -389,11 +389,17 @@ def _build(router: Any) -> _Plan:
         plan.selector_unchanged = _overrides.selector_watch(plan.selector)
     router.__dict__[_PLAN] = plan
     plan.attributes = len(router.__dict__)
-    _plans.add(plan)
+    with _seen_lock:
+        _plans.add(plan)
     return plan
 
 
-_plans: Any = weakref.WeakSet()  # every Router's current plan (a rebuilt or collected one drops out)
+# For health_check(): every Router's current plan (a rebuilt or collected one drops out),
+# and the Routers that selected with a strategy we do not serve; added to and read under
+# the lock (a WeakSet changed by another thread while it is read raises)
+_plans: Any = weakref.WeakSet()
+_unserved: Any = weakref.WeakSet()
+_seen_lock = threading.Lock()
 
 
 # Plans collected by the garbage collector: their component routers are removed at the
@@ -656,6 +662,9 @@ class _Litellm:
     parent_span: Any = None
     service_hook: Any = None
     drawing_modules: dict = {}  # strategy -> its litellm module, which draws from its global `random`
+    router_module: Any = None  # litellm.router
+    phase_span: Any = None  # its phase_span, when litellm's own (1.106's async v1 path)
+    async_v1_chain: Any = None  # 1.106's Router._async_get_available_deployment, when litellm's own
     resolve_alias: Any = None  # litellm's resolve_model_group_alias
 
     @classmethod
@@ -689,6 +698,10 @@ class _Litellm:
                                "usage-based-routing-v2": lowest_tpm_rpm_v2}
         cls.default_filter = CustomLogger.async_filter_deployments
         from litellm import router as router_module
+
+        cls.router_module = router_module
+        cls.phase_span = _overrides.litellm_own(getattr(router_module, "phase_span", None))
+        cls.async_v1_chain = _overrides.litellm_own(getattr(Router, "_async_get_available_deployment", None))
         from litellm.router_strategy.complexity_router import context_compaction
 
         from litellm._internal_context import with_service_target
@@ -812,12 +825,10 @@ def _route(router: Any) -> int | str:
     strategy = getattr(router, N.routing_strategy)
     if strategy in SERVED_STRATEGIES:
         return FLAGS.route(FEATURE)
-    _unserved.add(router)  # for health_check(), which counts it once its plan (if any) is dropped:
     router.__dict__.pop(_PLAN, None)  # a plan of another strategy, made stale by the change
+    with _seen_lock:
+        _unserved.add(router)
     return _strategy_reason(strategy)
-
-
-_unserved: Any = weakref.WeakSet()  # Routers that selected with a strategy we do not serve
 
 
 def _route_sync(router: Any) -> int | str:
@@ -889,22 +900,38 @@ async def async_get_available_deployment(self, model, request_kwargs, messages=N
 async def _v1_async(router: Any, stock: Callable[..., Any], model: Any, request_kwargs: Any, messages: Any,
                     input: Any, specific_deployment: Any) -> Any:
     """An async selection by usage-based-routing (v1), which has no async selector: stock
-    runs the sync selection (1.106: its async wrapper opens a tracing span and calls the
-    Router's `_async_get_available_deployment`, which calls `get_available_deployment`;
-    1.109: its sync pipeline inside its async pod-resolution wrapper), so ours does too.
-    What the wrapper adds reaches a selection we serve as nothing: the span is a no-op
-    without OpenTelemetry (with it, _environment_reason hands the selection to stock), and a
-    Router overriding `_async_get_available_deployment` is left to stock (PIPELINE_METHODS)."""
+    runs the sync selection, and so do we.
+    1.106: stock's async wrapper opens a tracing span and calls the Router's
+    `_async_get_available_deployment`, which calls `self.get_available_deployment`: ours,
+    unless replaced. Where that chain would only reach ours (_v1_chain_is_plain), ours is
+    called directly (entering the wrapper cost 6 of 20 µs); otherwise the chain runs.
+    1.109: its sync pipeline inside its async pod-resolution wrapper."""
+    if not _router_release.FACADE:
+        if _v1_chain_is_plain(router):
+            return get_available_deployment(router, model, messages, input, specific_deployment, request_kwargs)
+        return await stock(router, model, request_kwargs, messages, input, specific_deployment)
     route = _route_sync(router)
     picked = "shadow" if route == SHADOW else route
     if not isinstance(picked, str):
         picked = _select(router, model, specific_deployment, request_kwargs, None, messages, input)
     if type(picked) is str:
-        if _router_release.FACADE:  # (1.106: stock's wrapper calls our sync selection, which counts it)
-            STATS.handed_off(OPERATION, picked)
+        STATS.handed_off(OPERATION, picked)
         return await stock(router, model, request_kwargs, messages, input, specific_deployment)
     _served_one()
     return picked
+
+
+def _v1_chain_is_plain(router: Any) -> bool:
+    """1.106: whether stock's async v1 path would do nothing but call our sync selection:
+    its span a no-op (OpenTelemetry off, litellm's own phase_span), litellm's own
+    `_async_get_available_deployment` and ours as `get_available_deployment`, neither
+    replaced on the instance or the class."""
+    cls, attributes = type(router), router.__dict__
+    span = getattr(_Litellm.router_module, "phase_span", None)
+    return (_Litellm.otel_runtime() is None and span is _Litellm.phase_span
+            and "get_available_deployment" not in attributes and "_async_get_available_deployment" not in attributes
+            and cls.get_available_deployment is get_available_deployment
+            and cls._async_get_available_deployment is _Litellm.async_v1_chain)
 
 
 def _report_selection_time(router: Any, request_kwargs: Any, start_time: float) -> None:
@@ -1215,20 +1242,30 @@ def status() -> dict:
     if PROBLEMS:
         out["problems"] = list(PROBLEMS)
     else:
-        out["routers"] = _routers_seen()
+        try:
+            out["routers"] = _routers_seen()
+        except Exception as exc:  # noqa: BLE001 - a health check reports, never raises
+            out["routers"] = {"problem": f"{type(exc).__name__}: {exc}"}
     return out
 
 
 def _routers_seen() -> dict:
     """The Routers that have selected since fast-litellm was installed (their plans, built
     at a Router's first selection and after each change): how many the component serves,
-    and why litellm serves the others, or some of their model groups."""
+    and why litellm serves the others, or some of their model groups. Each Router counts
+    once, as its last selection found it."""
+    with _seen_lock:
+        plans, unserved = list(_plans), list(_unserved)
     served, left, groups_left = 0, Counter(), Counter()
-    for router in list(_unserved):
-        strategy = getattr(router, N.routing_strategy)
-        if strategy not in SERVED_STRATEGIES:  # (else its plan is counted below)
+    stale = set()  # plans of Routers whose strategy changed to one we do not serve
+    for router in unserved:
+        strategy = getattr(router, N.routing_strategy, None)
+        if strategy not in SERVED_STRATEGIES:
             left[_strategy_reason(strategy)] += 1
-    for plan in list(_plans):
+            stale.add(id(router.__dict__.get(_PLAN)))
+    for plan in plans:
+        if id(plan) in stale:
+            continue
         if plan.reason is not None:
             left[plan.reason] += 1
             continue
