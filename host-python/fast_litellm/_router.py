@@ -219,7 +219,7 @@ def _router_reason(router: Any) -> str | None:
     if strategy not in SERVED_STRATEGIES:
         return f"strategy_{strategy}"
     if strategy != "simple-shuffle":
-        selector = _selector(router, strategy)
+        selector = _router_scores.selector(router, strategy)
         if selector is None:
             return "selector_replaced"
         if selector.router_cache.redis_cache is not None:
@@ -244,19 +244,6 @@ def _router_reason(router: Any) -> str | None:
     if _overrides.router_overridden(router):
         return "selection_overridden"
     return None
-
-
-def _selector(router: Any, strategy: str) -> Any:
-    """litellm's own selector of this strategy on this Router, or None if it was replaced."""
-    if strategy in _router_scores.SCORED_STRATEGIES:
-        return _router_scores.selector(router, strategy)
-    from litellm.router_strategy.least_busy import LeastBusyLoggingHandler
-
-    selector = getattr(router, router._DEFAULT_SELECTOR_ATTR_BY_STRATEGY["least-busy"], None)
-    if (type(selector) is not LeastBusyLoggingHandler or not _overrides.selector_own(selector)
-            or selector.router_cache.in_memory_cache is None):
-        return None
-    return selector
 
 
 def _number(value: Any) -> float | None:
@@ -1174,10 +1161,8 @@ def install() -> bool:
             return False
         _router_scores._Litellm.resolve()
         _pre_call._Litellm.resolve()
-        from litellm.router_strategy.least_busy import LeastBusyLoggingHandler
-
         _overrides.record(_Litellm.router_class, _router_release.PIPELINE_METHODS,
-                          (*_router_scores._Litellm.selector_types.values(), LeastBusyLoggingHandler))
+                          _router_scores._Litellm.selector_types.values())
         _request_options = _REQUEST_OPTIONS | _router_release.EXTRA_REQUEST_OPTIONS
         _setting_values = _setting_values_of_release()
         _filtered_model_info = _FILTERED_MODEL_INFO + _router_release.EXTRA_FILTERED_MODEL_INFO

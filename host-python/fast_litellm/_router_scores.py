@@ -43,7 +43,7 @@ class _Litellm:
     cost: Any = None
     usage: Any = None
     usage_v1: Any = None
-    selector_types: dict = {}
+    selector_types: dict = {}  # strategy -> litellm's selector class (least-busy's too: selector())
     plain_average: Any = None  # lowest_latency._average_latency, when it is the expression inlined
     # 1.109 keeps latencies under "latency_normalized" and drops samples that cannot be an
     # elapsed time (NaN, infinite, negative: `_usable_latency_samples`) before averaging
@@ -54,7 +54,7 @@ class _Litellm:
     @classmethod
     def resolve(cls) -> None:
         from litellm.constants import LITELLM_METADATA_FIELD, OLD_LITELLM_METADATA_FIELD
-        from litellm.router_strategy import lowest_cost, lowest_latency, lowest_tpm_rpm, lowest_tpm_rpm_v2
+        from litellm.router_strategy import least_busy, lowest_cost, lowest_latency, lowest_tpm_rpm, lowest_tpm_rpm_v2
 
         cls.metadata_field, cls.old_metadata_field = LITELLM_METADATA_FIELD, OLD_LITELLM_METADATA_FIELD
         cls.usage, cls.usage_v1 = lowest_tpm_rpm_v2, lowest_tpm_rpm
@@ -69,7 +69,8 @@ class _Litellm:
         cls.selector_types = {"latency-based-routing": lowest_latency.LowestLatencyLoggingHandler,
                               "cost-based-routing": lowest_cost.LowestCostLoggingHandler,
                               "usage-based-routing-v2": lowest_tpm_rpm_v2.LowestTPMLoggingHandler_v2,
-                              "usage-based-routing": lowest_tpm_rpm.LowestTPMLoggingHandler}
+                              "usage-based-routing": lowest_tpm_rpm.LowestTPMLoggingHandler,
+                              "least-busy": least_busy.LeastBusyLoggingHandler}  # (picked in the component)
 
 
 # litellm 1.106's lowest_latency._average_latency (no docstring: it would be a constant of
