@@ -144,7 +144,7 @@ def test_only_litellm_functions_are_recorded_as_litellm_own():
     assert _overrides.litellm_own(_last_candidate) is _overrides._NOT_OWN
     assert _overrides.litellm_own(mock.MagicMock()) is _overrides._NOT_OWN
     assert _overrides.litellm_own(LowestLatencyLoggingHandler.get_available_deployments) is not _overrides._NOT_OWN
-    recorded = dict(_overrides._Recorded.router_methods)
+    recorded = _overrides._Recorded.router_methods
     assert recorded and _overrides._NOT_OWN not in recorded.values()
     for methods in _overrides._Recorded.selector_methods.values():
         assert {"get_available_deployments", "async_get_available_deployments"} & dict(methods).keys()

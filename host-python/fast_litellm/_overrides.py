@@ -31,7 +31,7 @@ _NOT_OWN = object()  # recorded for a name that was not litellm's own at install
 class _Recorded:
     """litellm's own methods, recorded by record() (install time)."""
 
-    router_methods: tuple = ()  # (name, function) of the Router pipeline
+    router_methods: dict = {}  # name -> function, of the Router pipeline
     selector_methods: dict = {}  # selector class -> its (name, function) selection methods
 
 
@@ -45,8 +45,7 @@ def litellm_own(value: Any) -> Any:
 
 
 def record(router_class: Any, pipeline_methods: tuple, selector_classes: Any) -> None:
-    _Recorded.router_methods = tuple((name, litellm_own(getattr(router_class, name, None)))
-                                     for name in pipeline_methods)
+    _Recorded.router_methods = {name: litellm_own(getattr(router_class, name, None)) for name in pipeline_methods}
     _Recorded.selector_methods = {
         cls: tuple((name, litellm_own(getattr(cls, name))) for name in SELECTION_METHODS if hasattr(cls, name))
         for cls in selector_classes}
@@ -55,7 +54,14 @@ def record(router_class: Any, pipeline_methods: tuple, selector_classes: Any) ->
 def router_overridden(router: Any) -> bool:
     """Would stock's selection on this Router run a pipeline method that is not litellm's?"""
     attributes, cls = router.__dict__, type(router)
-    return any(name in attributes or getattr(cls, name, None) is not own for name, own in _Recorded.router_methods)
+    return any(name in attributes or getattr(cls, name, None) is not own
+               for name, own in _Recorded.router_methods.items())
+
+
+def router_method(name: str) -> Any:
+    """The Router pipeline method `name` as recorded at install (litellm's own, or a marker
+    that matches nothing)."""
+    return _Recorded.router_methods.get(name, _NOT_OWN)
 
 
 def selector_own(selector: Any) -> bool:

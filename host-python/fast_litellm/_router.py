@@ -651,7 +651,6 @@ class _Litellm:
     drawing_modules: dict = {}  # strategy -> its litellm module, which draws from its global `random`
     router_module: Any = None  # litellm.router
     phase_span: Any = None  # its phase_span, when litellm's own (1.106's async v1 path)
-    async_v1_chain: Any = None  # 1.106's Router._async_get_available_deployment, when litellm's own
     resolve_alias: Any = None  # litellm's resolve_model_group_alias
 
     @classmethod
@@ -688,7 +687,6 @@ class _Litellm:
 
         cls.router_module = router_module
         cls.phase_span = _overrides.litellm_own(getattr(router_module, "phase_span", None))
-        cls.async_v1_chain = _overrides.litellm_own(getattr(Router, "_async_get_available_deployment", None))
         from litellm.router_strategy.complexity_router import context_compaction
 
         from litellm._internal_context import with_service_target
@@ -918,7 +916,7 @@ def _v1_chain_is_plain(router: Any) -> bool:
     return (_Litellm.otel_runtime() is None and span is _Litellm.phase_span
             and "get_available_deployment" not in attributes and "_async_get_available_deployment" not in attributes
             and cls.get_available_deployment is get_available_deployment
-            and cls._async_get_available_deployment is _Litellm.async_v1_chain)
+            and cls._async_get_available_deployment is _overrides.router_method("_async_get_available_deployment"))
 
 
 def _report_selection_time(router: Any, request_kwargs: Any, start_time: float) -> None:
